@@ -1,0 +1,1 @@
+"""Implementation modules of jaxinit; the public API is ``jaxinit`` itself."""

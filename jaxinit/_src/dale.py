@@ -1,0 +1,110 @@
+"""Dale's law: which units are excitatory, and PsychRNN's E/I balancing.
+
+jaxinit keeps the Dale signs as length-``N_rec`` vectors (the diagonals of
+PsychRNN's ``Dale_rec`` and ``Dale_out`` matrices): multiplying by a diagonal
+matrix is a broadcast, O(N^2) instead of an O(N^3) matmul with O(N^2) memory.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src import checks
+
+
+def _ratio(dale_ratio) -> float:
+    ratio = checks.finite_float("dale_ratio", dale_ratio)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"dale_ratio must be in [0, 1] or None, got {ratio!r}")
+    return ratio
+
+
+def n_excitatory(N_rec: int, dale_ratio: float) -> int:
+    """Number of excitatory units: ``int(dale_ratio * N_rec)``, as in PsychRNN.
+
+    The product is taken in Python floats and floored, exactly as PsychRNN
+    does, so ``n_excitatory(100, 0.29) == 28`` (``0.29 * 100`` is just below 29).
+
+    Example:
+      >>> n_excitatory(10, 0.8)
+      8
+    """
+    return int(_ratio(dale_ratio) * checks.positive_int("N_rec", N_rec))
+
+
+def dale_vectors(N_rec: int, dale_ratio: float | None, dtype=jnp.float32):
+    """Diagonals of PsychRNN's ``Dale_rec`` (+1/-1) and ``Dale_out`` (1/0).
+
+    Without Dale's law (``dale_ratio=None``) both are all ones, as in PsychRNN.
+    ``Dale_out`` is the documented 1/0 matrix (PsychRNN 1.0.0 wrongly defaults
+    it to the +1/-1 ``Dale_rec``).
+
+    Example:
+      >>> rec, out = dale_vectors(4, 0.5)
+      >>> rec.tolist(), out.tolist()
+      ([1.0, 1.0, -1.0, -1.0], [1.0, 1.0, 0.0, 0.0])
+    """
+    N_rec = checks.positive_int("N_rec", N_rec)
+    rec = np.ones(N_rec)
+    out = np.ones(N_rec)
+    if dale_ratio is not None:
+        n_exc = n_excitatory(N_rec, dale_ratio)
+        rec[n_exc:] = -1.0
+        out[n_exc:] = 0.0
+    return jnp.asarray(rec, dtype), jnp.asarray(out, dtype)
+
+
+def balance_weights(N_rec: int, dale_ratio: float) -> np.ndarray:
+    """PsychRNN's per-unit balancing weights ``v``: 1 for E, ``r / (1 - r)`` for I.
+
+    With these weights the summed inhibitory weight of a balanced network
+    matches the excitatory one. When all units are of one kind (``r`` is 0 or
+    1, or ``int(r * N_rec)`` is 0) the ratio cancels out of
+    :func:`balance_dale_ratio`, and jaxinit uses 1 for every unit; PsychRNN
+    divides by zero there.
+    """
+    n_exc = n_excitatory(N_rec, dale_ratio)
+    v = np.ones(N_rec)
+    if 0 < n_exc < N_rec:
+        v[n_exc:] = dale_ratio / (1.0 - dale_ratio)
+    return v
+
+
+def balance_dale_ratio(W_rec, rec_connectivity, dale_ratio) -> jax.Array:
+    """Balance excitatory and inhibitory recurrent weights, as PsychRNN does.
+
+    With ``v`` from :func:`balance_weights` and ``n_j`` the L2 norm of row
+    ``j`` of ``rec_connectivity * v`` (each column ``k`` weighted by ``v_k``),
+    column ``j`` of ``W_rec`` is multiplied by ``v_j / n_j``. This is
+    PsychRNN's ``W_rec @ (diag(v) / n[:, None])``, computed in O(N^2).
+    ``dale_ratio=None`` returns ``W_rec`` unchanged. A unit whose mask row is
+    empty (``n_j = 0``, no incoming connections) keeps the factor ``v_j``
+    instead of PsychRNN's division by zero. Leading batch axes are allowed.
+
+    Args:
+      W_rec: recurrent weights, shape ``(..., N_rec, N_rec)``.
+      rec_connectivity: the recurrent mask, same shape (or broadcastable).
+      dale_ratio: fraction of excitatory units, in [0, 1], or None.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> balance_dale_ratio(jnp.eye(4), jnp.ones((4, 4)), 0.5).diagonal().tolist()
+      [0.5, 0.5, 0.5, 0.5]
+    """
+    W_rec = jnp.asarray(W_rec)
+    if dale_ratio is None:
+        return W_rec
+    if W_rec.ndim < 2 or W_rec.shape[-1] != W_rec.shape[-2]:
+        raise ValueError(f"W_rec must be square, got shape {tuple(W_rec.shape)}")
+    mask = jnp.asarray(rec_connectivity, W_rec.dtype)
+    if mask.shape[-2:] != W_rec.shape[-2:]:
+        raise ValueError(
+            f"rec_connectivity must have shape {tuple(W_rec.shape[-2:])} like W_rec, "
+            f"got {tuple(mask.shape)}"
+        )
+    v = jnp.asarray(balance_weights(W_rec.shape[-1], dale_ratio), W_rec.dtype)
+    norms = jnp.sqrt(jnp.square(mask) @ jnp.square(v))
+    factor = v / jnp.where(norms > 0, norms, 1)
+    return W_rec * factor[..., None, :]

@@ -1,0 +1,121 @@
+"""Checking and converting the arrays a user passes to an initializer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src import checks
+from jaxinit._src.config import GIVEN_NAMES, Config
+
+_MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
+
+
+def expected_shape(config: Config, name: str) -> tuple[int, ...]:
+    """Shape of a given array in PsychRNN's conventions."""
+    n_in, n_rec, n_out = config.N_in, config.N_rec, config.N_out
+    return {
+        "W_in": (n_rec, n_in),
+        "W_rec": (n_rec, n_rec),
+        "W_out": (n_out, n_rec),
+        "b_rec": (n_rec,),
+        "b_out": (n_out,),
+        "init_state": (n_rec,),
+        "input_connectivity": (n_rec, n_in),
+        "rec_connectivity": (n_rec, n_rec),
+        "output_connectivity": (n_out, n_rec),
+        "Dale_rec": (n_rec, n_rec),
+        "Dale_out": (n_rec, n_rec),
+    }[name]
+
+
+def _convert(name: str, value: Any, dtype) -> jnp.ndarray:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {value!r}")
+    try:
+        array = jnp.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}")
+    if not (jnp.issubdtype(array.dtype, jnp.number) or array.dtype == jnp.bool_):
+        raise TypeError(f"{name} must be an array of numbers, got dtype {array.dtype}")
+    if jnp.issubdtype(array.dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must be real, got dtype {array.dtype}")
+    return array.astype(dtype)
+
+
+def _in_set(values: np.ndarray, allowed) -> np.ndarray:
+    return np.isin(values, allowed)
+
+
+def _check_values(name, array, allowed=None):
+    """Finite, and (for masks and Dale diagonals) within ``allowed``."""
+    checks.require(
+        jnp.isfinite(array).all(),
+        lambda a: f"{name} must be finite, got {checks.first_bad(a, np.isfinite)!r} in it",
+        operands=(array,),
+    )
+    if allowed is not None:
+        checks.require(
+            jnp.isin(array, jnp.asarray(allowed, array.dtype)).all(),
+            lambda a: f"{name} must hold only {allowed}, got "
+            f"{checks.first_bad(a, lambda v: _in_set(v, allowed))!r}",
+            operands=(array,),
+        )
+
+
+def _dale_diagonal(name, matrix, allowed):
+    off = matrix - jnp.diag(jnp.diagonal(matrix)) if matrix.ndim == 2 else matrix
+    checks.require(
+        (off == 0).all(),
+        lambda m: f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry "
+        f"{checks.first_bad(m, lambda v: v == 0)!r}",
+        operands=(off,),
+    )
+    diag = jnp.diagonal(matrix)
+    _check_values(name + " diagonal", diag, allowed)
+    return diag
+
+
+def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, jnp.ndarray]:
+    """Check the ``**given`` arrays against ``config`` and convert them.
+
+    Unknown names raise ``TypeError``; wrong shapes, non-finite values, masks
+    that are not 0/1 and Dale matrices that are not diagonal (or hold other
+    values than +1/-1 for ``Dale_rec`` and 1/0 for ``Dale_out``) raise
+    ``ValueError``. ``None`` means "not given". ``init_state`` may have shape
+    ``(N_rec,)`` or ``(1, N_rec)`` (as in PsychRNN files). The returned dict
+    holds new arrays in ``config.dtype``; the caller's arrays are not touched.
+    ``Dale_rec``/``Dale_out`` come back as their diagonals, under the names
+    ``dale_rec_diag``/``dale_out_diag``.
+    """
+    out = {}
+    for name, value in given.items():
+        if name not in GIVEN_NAMES:
+            raise TypeError(
+                f"unknown array {name!r}; the arrays an initializer accepts are "
+                f"{', '.join(GIVEN_NAMES)}"
+            )
+        if value is None:
+            continue
+        array = _convert(name, value, config.dtype)
+        shape = expected_shape(config, name)
+        if name == "init_state" and array.shape == (1, config.N_rec):
+            array = array.reshape(shape)
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {tuple(array.shape)}")
+        if name in _MASKS:
+            _check_values(name, array, (0, 1))
+        elif name == "Dale_rec":
+            _check_values(name, array)
+            out["dale_rec_diag"] = _dale_diagonal(name, array, (-1, 1))
+            continue
+        elif name == "Dale_out":
+            _check_values(name, array)
+            out["dale_out_diag"] = _dale_diagonal(name, array, (0, 1))
+            continue
+        else:
+            _check_values(name, array)
+        out[name] = array
+    return out

@@ -1,0 +1,115 @@
+"""Spectral radius of square matrices, and rescaling to a chosen radius."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src import checks
+
+
+def _as_square(W, name="W"):
+    W = jnp.asarray(W)
+    if W.ndim < 2 or W.shape[-1] != W.shape[-2]:
+        raise ValueError(
+            f"{name} must be a square matrix or a stack of them (..., N, N), "
+            f"got shape {tuple(W.shape)}"
+        )
+    if W.shape[-1] == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(W.shape)}")
+    if jnp.issubdtype(W.dtype, jnp.complexfloating):
+        raise TypeError(f"{name} must be real, got dtype {W.dtype}")
+    return W
+
+
+def _working_dtype(dtype):
+    # LAPACK/cuSOLVER geev work in float32 or float64: integers, bool and the
+    # 16-bit floats are cast up first.
+    if dtype == jnp.float64:
+        return jnp.float64
+    return jnp.float32
+
+
+@jax.jit
+def _radius(W):
+    return jnp.max(jnp.abs(jnp.linalg.eigvals(W)), axis=-1)
+
+
+def spectral_radius(W) -> jax.Array:
+    """Largest absolute eigenvalue of ``W``, batched over leading axes.
+
+    Uses ``jnp.linalg.eigvals`` (LAPACK ``geev`` on the CPU, cuSOLVER on NVIDIA
+    GPUs) under ``jax.jit``, without eigenvectors, in float32 (float64 input
+    stays float64; 16-bit floats and integers are cast to float32). A failed
+    solve gives NaN, which :func:`scale_spectral_radius` and the initializers
+    turn into an error.
+
+    Args:
+      W: array of shape ``(..., N, N)``.
+
+    Returns:
+      An array of shape ``W.shape[:-2]``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]])))
+      2.0
+    """
+    W = _as_square(W)
+    return _radius(W.astype(_working_dtype(W.dtype)))
+
+
+def check_radius(rho, name="W") -> None:
+    """Raise ``ValueError`` unless every radius in ``rho`` is finite and positive."""
+
+    ok = jnp.isfinite(rho) & (rho > 0)
+
+    def message(values):
+        bad = checks.first_bad(values, checks.positive_finite)
+        what = "could not be computed (eigvals returned NaN)" if np.isnan(bad) else f"is {bad!r}"
+        return (
+            f"the spectral radius of {name} {what}; it must be finite and positive "
+            "to scale to a chosen radius"
+        )
+
+    checks.require(ok, message, operands=(rho,))
+
+
+@jax.jit
+def _rescale(W, target, rho):
+    return W * (target / rho)[..., None, None].astype(W.dtype)
+
+
+def scale_spectral_radius(W, spec_rad) -> jax.Array:
+    """Rescale ``W`` so that its spectral radius is ``spec_rad``.
+
+    Computes ``spec_rad * W / spectral_radius(W)`` (PsychRNN's formula),
+    batched over leading axes; ``spec_rad`` may be a scalar or broadcast
+    against ``W.shape[:-2]``. A matrix whose radius is zero (nilpotent, e.g.
+    all zeros) or cannot be computed raises ``ValueError``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> W = scale_spectral_radius(jnp.array([[1.0, 1.0], [0.0, 2.0]]), 1.5)
+      >>> round(float(spectral_radius(W)), 6)
+      1.5
+    """
+    W = _as_square(W)
+    target = jnp.asarray(spec_rad, _working_dtype(W.dtype))
+    ok = jnp.isfinite(target) & (target > 0)
+    checks.require(
+        ok,
+        lambda t: "spec_rad must be finite and positive, got "
+        f"{checks.first_bad(t, checks.positive_finite)!r}",
+        operands=(target,),
+    )
+    rho = spectral_radius(W)
+    check_radius(rho)
+    out = _rescale(W, target, rho)
+    checks.require(
+        jnp.isfinite(out).all(),
+        lambda: "scaling W to spec_rad overflowed (its spectral radius is too small "
+        f"for {W.dtype}); scale W up first",
+    )
+    return out

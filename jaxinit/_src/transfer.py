@@ -1,0 +1,76 @@
+"""Transfer (activation) functions, named so that a config stays hashable.
+
+A :class:`~jaxinit.Config` stores the transfer function by name; this module
+turns the name into a JAX function. PsychRNN stores the TensorFlow function
+itself (``tf.nn.relu`` by default); the names below match the ``__name__`` of
+the TensorFlow functions so a PsychRNN callable maps onto its JAX twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def _identity(x):
+    return x
+
+
+def _retanh(x):
+    # Rectified tanh, common in cortical RNN models: 0 below 0, tanh above.
+    return jax.nn.relu(jnp.tanh(x))
+
+
+TRANSFER_FUNCTIONS: dict[str, Callable] = {
+    "relu": jax.nn.relu,
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+    "softplus": jax.nn.softplus,
+    "elu": jax.nn.elu,
+    "identity": _identity,
+    "retanh": _retanh,
+}
+
+
+def transfer_function(name: str) -> Callable:
+    """Return the JAX function for a transfer-function name.
+
+    Args:
+      name: one of ``relu`` (PsychRNN's default), ``tanh``, ``sigmoid``,
+        ``softplus``, ``elu``, ``identity`` or ``retanh`` (``max(0, tanh x)``).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> transfer_function("relu")(jnp.array([-1.0, 2.0]))
+      Array([0., 2.], dtype=float32)
+    """
+    try:
+        return TRANSFER_FUNCTIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"transfer_function must be one of {sorted(TRANSFER_FUNCTIONS)}, got {name!r}"
+        ) from None
+
+
+def transfer_function_name(fn) -> str:
+    """Name of a transfer function given as a name or as a callable.
+
+    Callables are recognised by ``__name__``, which covers TensorFlow's
+    ``tf.nn.relu``, ``tf.tanh``, ``tf.nn.sigmoid``, ... as found in PsychRNN
+    parameter dicts, and the functions of :data:`TRANSFER_FUNCTIONS`.
+    """
+    if isinstance(fn, str):
+        transfer_function(fn)
+        return fn
+    for name, known in TRANSFER_FUNCTIONS.items():
+        if fn is known:
+            return name
+    name = getattr(fn, "__name__", None)
+    if callable(fn) and name in TRANSFER_FUNCTIONS:
+        return name
+    raise ValueError(
+        f"transfer_function must be one of {sorted(TRANSFER_FUNCTIONS)} "
+        f"(a name or a function with that __name__), got {fn!r}"
+    )
