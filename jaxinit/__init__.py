@@ -4,6 +4,9 @@ PsychRNN's ``psychrnn.backend.initializations`` (``WeightInitializer``,
 ``GaussianSpectralRadius``, ``AlphaIdentity``) re-done as pure functions of a
 PRNG key and a frozen :class:`Config`, returning a frozen :class:`Params`
 pytree. Importing jaxinit never imports TensorFlow, Flax or Haiku.
+
+TensorFlow, Keras and PsychRNN interop lives in the optional submodule
+``jaxinit.tf`` (``pip install 'jaxinit[tf]'``).
 """
 
 from jaxinit._src.config import Config as Config
@@ -16,7 +19,16 @@ from jaxinit._src.initializers import UnregulatedSpectrumWarning as UnregulatedS
 from jaxinit._src.initializers import alpha_identity as alpha_identity
 from jaxinit._src.initializers import gaussian_spectral_radius as gaussian_spectral_radius
 from jaxinit._src.initializers import weight_initializer as weight_initializer
+from jaxinit._src.npz import LegacyFileWarning as LegacyFileWarning
+from jaxinit._src.npz import NpzError as NpzError
+from jaxinit._src.npz import UnsafePickleError as UnsafePickleError
+from jaxinit._src.npz import load_npz as load_npz
+from jaxinit._src.npz import save_npz as save_npz
 from jaxinit._src.params import Params as Params
+from jaxinit._src.provenance import Provenance as Provenance
+from jaxinit._src.provenance import Reproduction as Reproduction
+from jaxinit._src.provenance import read_provenance as read_provenance
+from jaxinit._src.provenance import reproduce as reproduce
 from jaxinit._src.schemes import SCHEMES as SCHEMES
 from jaxinit._src.schemes import const_gauss as const_gauss
 from jaxinit._src.schemes import const_unif as const_unif
@@ -36,9 +48,14 @@ __all__ = [
     "TRANSFER_FUNCTIONS",
     "Config",
     "Effective",
+    "LegacyFileWarning",
+    "NpzError",
     "Params",
+    "Provenance",
+    "Reproduction",
     "Summary",
     "UnregulatedSpectrumWarning",
+    "UnsafePickleError",
     "__version__",
     "alpha_identity",
     "balance_dale_ratio",
@@ -50,7 +67,11 @@ __all__ = [
     "glorot_fan",
     "glorot_gauss",
     "glorot_unif",
+    "load_npz",
     "n_excitatory",
+    "read_provenance",
+    "reproduce",
+    "save_npz",
     "scale_spectral_radius",
     "spectral_radius",
     "summarize",

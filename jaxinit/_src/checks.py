@@ -78,7 +78,7 @@ def one_of(name: str, value: Any, options) -> str:
 
 def check_key(key: Any) -> None:
     """Check that ``key`` is a single JAX PRNG key (typed or raw uint32)."""
-    if isinstance(key, numbers.Number) or isinstance(key, (str, bytes)):
+    if isinstance(key, (numbers.Number, str, bytes)):
         raise TypeError(
             f"key must be a JAX PRNG key such as jax.random.key(0), got {key!r}; "
             "pass jax.random.key(seed) instead of a bare seed"

@@ -47,13 +47,17 @@ def dale_vectors(N_rec: int, dale_ratio: float | None, dtype=jnp.float32):
       ([1.0, 1.0, -1.0, -1.0], [1.0, 1.0, 0.0, 0.0])
     """
     N_rec = checks.positive_int("N_rec", N_rec)
-    rec = np.ones(N_rec)
-    out = np.ones(N_rec)
-    if dale_ratio is not None:
-        n_exc = n_excitatory(N_rec, dale_ratio)
-        rec[n_exc:] = -1.0
-        out[n_exc:] = 0.0
-    return jnp.asarray(rec, dtype), jnp.asarray(out, dtype)
+    n_exc = None if dale_ratio is None else n_excitatory(N_rec, dale_ratio)
+    return dale_diagonals(N_rec, n_exc, dtype)
+
+
+def dale_diagonals(N_rec: int, n_exc: int | None, dtype):
+    """Dale diagonals for ``n_exc`` leading excitatory units (None: no Dale)."""
+    if n_exc is None:
+        ones = jnp.ones((N_rec,), dtype)
+        return ones, ones
+    excitatory = jnp.arange(N_rec) < n_exc
+    return jnp.where(excitatory, 1, -1).astype(dtype), excitatory.astype(dtype)
 
 
 def balance_weights(N_rec: int, dale_ratio: float) -> np.ndarray:
@@ -105,6 +109,19 @@ def balance_dale_ratio(W_rec, rec_connectivity, dale_ratio) -> jax.Array:
             f"got {tuple(mask.shape)}"
         )
     v = jnp.asarray(balance_weights(W_rec.shape[-1], dale_ratio), W_rec.dtype)
-    norms = jnp.sqrt(jnp.square(mask) @ jnp.square(v))
-    factor = v / jnp.where(norms > 0, norms, 1)
-    return W_rec * factor[..., None, :]
+    factor = balance_factors(mask, v)[..., None, :]
+    shape = jnp.broadcast_shapes(W_rec.shape, factor.shape)
+    return jnp.broadcast_to(W_rec, shape) * jnp.broadcast_to(factor, shape)
+
+
+def balance_factors(mask, v) -> jax.Array:
+    """Column factors ``v_j / n_j`` of :func:`balance_dale_ratio`.
+
+    ``mask=None`` stands for an all-ones mask, where every ``n_j`` is
+    ``||v||`` and no matrix-vector product is needed.
+    """
+    if mask is None:
+        norms = jnp.broadcast_to(jnp.sqrt(jnp.sum(jnp.square(v))), v.shape)
+    else:
+        norms = jnp.sqrt(jnp.square(mask) @ jnp.square(v))
+    return v / jnp.where(norms > 0, norms, 1)

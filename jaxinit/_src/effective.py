@@ -17,9 +17,13 @@ class Effective(NamedTuple):
 
 
 def effective_W_rec(W_rec, rec_connectivity, dale_rec_diag, dale: bool) -> jax.Array:
-    """``|W_rec| * mask @ diag(signs)`` with Dale, ``W_rec * mask`` without."""
-    masked_abs = jnp.abs(W_rec) if dale else W_rec
-    W = masked_abs * rec_connectivity
+    """``|W_rec| * mask @ diag(signs)`` with Dale, ``W_rec * mask`` without.
+
+    ``rec_connectivity=None`` stands for an all-ones mask (nothing multiplied).
+    """
+    W = jnp.abs(W_rec) if dale else W_rec
+    if rec_connectivity is not None:
+        W = W * rec_connectivity
     return W * dale_rec_diag[..., None, :] if dale else W
 
 

@@ -31,49 +31,59 @@ def expected_shape(config: Config, name: str) -> tuple[int, ...]:
     }[name]
 
 
-def _convert(name: str, value: Any, dtype) -> jnp.ndarray:
+def _convert(name: str, value: Any, dtype):
+    """``value`` as an array of ``dtype``: numpy when concrete, jax when traced."""
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {value!r}")
+    xp = jnp if checks.is_traced(value) else np
     try:
-        array = jnp.asarray(value)
+        array = xp.asarray(value)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {err}")
-    if not (jnp.issubdtype(array.dtype, jnp.number) or array.dtype == jnp.bool_):
+        raise TypeError(
+            f"{name} must be an array of numbers, got {type(value).__name__}: {err}"
+        ) from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{name} must be an array of numbers, got dtype {array.dtype}")
-    if jnp.issubdtype(array.dtype, jnp.complexfloating):
+    if np.issubdtype(array.dtype, np.complexfloating):
         raise TypeError(f"{name} must be real, got dtype {array.dtype}")
     return array.astype(dtype)
 
 
-def _in_set(values: np.ndarray, allowed) -> np.ndarray:
-    return np.isin(values, allowed)
+def _xp(array):
+    return jnp if checks.is_traced(array) else np
 
 
 def _check_values(name, array, allowed=None):
     """Finite, and (for masks and Dale diagonals) within ``allowed``."""
+    xp = _xp(array)
     checks.require(
-        jnp.isfinite(array).all(),
+        xp.isfinite(array).all(),
         lambda a: f"{name} must be finite, got {checks.first_bad(a, np.isfinite)!r} in it",
         operands=(array,),
     )
     if allowed is not None:
         checks.require(
-            jnp.isin(array, jnp.asarray(allowed, array.dtype)).all(),
-            lambda a: f"{name} must hold only {allowed}, got "
-            f"{checks.first_bad(a, lambda v: _in_set(v, allowed))!r}",
+            xp.isin(array, xp.asarray(allowed, array.dtype)).all(),
+            lambda a: (
+                f"{name} must hold only {allowed}, got "
+                f"{checks.first_bad(a, lambda v: np.isin(v, allowed))!r}"
+            ),
             operands=(array,),
         )
 
 
 def _dale_diagonal(name, matrix, allowed):
-    off = matrix - jnp.diag(jnp.diagonal(matrix)) if matrix.ndim == 2 else matrix
+    xp = _xp(matrix)
+    diag = xp.diagonal(matrix)
+    off = matrix - xp.diag(diag)
     checks.require(
         (off == 0).all(),
-        lambda m: f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry "
-        f"{checks.first_bad(m, lambda v: v == 0)!r}",
+        lambda m: (
+            f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry "
+            f"{checks.first_bad(m, lambda v: v == 0)!r}"
+        ),
         operands=(off,),
     )
-    diag = jnp.diagonal(matrix)
     _check_values(name + " diagonal", diag, allowed)
     return diag
 

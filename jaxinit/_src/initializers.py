@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.dale import balance_dale_ratio, dale_vectors
+from jaxinit._src.dale import balance_factors, balance_weights, dale_diagonals
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
 from jaxinit._src.params import ARRAY_FIELDS, Params
@@ -24,87 +26,67 @@ from jaxinit._src.schemes import draw
 from jaxinit._src.spectral import check_radius, spectral_radius
 
 _KEY_SLOTS = ("W_in", "W_rec", "W_out", "init_state")
+KINDS = ("weight_initializer", "gaussian_spectral_radius", "alpha_identity")
 
 
 class UnregulatedSpectrumWarning(UserWarning):
     """``weight_initializer`` drew ``W_rec`` without controlling its eigenvalues."""
 
 
-def _rand(config: Config, name: str, key, mask):
-    scheme = config.W_rec_scheme if name == "W_rec" else config.which_rand_init
-    return draw(
-        scheme,
-        key,
-        mask,
-        minval=config.init_minval,
-        maxval=config.init_maxval,
+class Plan(NamedTuple):
+    """What shapes the compiled program (static); numbers travel as arrays.
+
+    Keeping ``spec_rad``, ``alpha``, ``dale_ratio`` and the uniform bounds out
+    of the static part means a sweep over them reuses one compiled program.
+    """
+
+    kind: str
+    N_in: int
+    N_rec: int
+    N_out: int
+    autapses: bool
+    dale: bool
+    which_rand_init: str
+    W_rec_scheme: str
+    dtype: str
+    spectral_radius_of: str
+
+
+def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
+    """Split ``config`` into the static :class:`Plan` and dynamic scalars."""
+    plan = Plan(
+        kind=kind,
+        N_in=config.N_in,
+        N_rec=config.N_rec,
+        N_out=config.N_out,
+        autapses=config.autapses,
+        dale=config.dale_ratio is not None,
+        which_rand_init=config.which_rand_init,
+        W_rec_scheme=config.W_rec_scheme,
         dtype=config.dtype,
+        spectral_radius_of=config.spectral_radius_of,
     )
-
-
-def _base(key, config: Config, given: dict) -> dict:
-    """Every array except the final ``W_rec`` (which each initializer sets)."""
-    dtype = config.dtype
-    keys = dict(zip(_KEY_SLOTS, jax.random.split(key, len(_KEY_SLOTS))))
-    n_in, n_rec, n_out = config.N_in, config.N_rec, config.N_out
-    out = {
-        "input_connectivity": given.get("input_connectivity", jnp.ones((n_rec, n_in), dtype)),
-        "rec_connectivity": given.get("rec_connectivity", jnp.ones((n_rec, n_rec), dtype)),
-        "output_connectivity": given.get("output_connectivity", jnp.ones((n_out, n_rec), dtype)),
+    scalars = {
+        "spec_rad": np.asarray(config.spec_rad, config.dtype),
+        "alpha": np.asarray(config.alpha if config.alpha is not None else 0.0, config.dtype),
+        "minval": np.asarray(config.init_minval, config.dtype),
+        "maxval": np.asarray(config.init_maxval, config.dtype),
     }
-    if not config.autapses:
-        out["rec_connectivity"] = out["rec_connectivity"] * (1 - jnp.eye(n_rec, dtype=dtype))
-    rec_diag, out_diag = dale_vectors(n_rec, config.dale_ratio, dtype)
-    out["dale_rec_diag"] = given.get("dale_rec_diag", rec_diag)
-    out["dale_out_diag"] = given.get("dale_out_diag", out_diag)
-    for name, mask in (("W_in", "input_connectivity"), ("W_out", "output_connectivity")):
-        out[name] = given[name] if name in given else _rand(config, name, keys[name], out[mask])
-    out["b_rec"] = given.get("b_rec", jnp.zeros((n_rec,), dtype))
-    out["b_out"] = given.get("b_out", jnp.zeros((n_out,), dtype))
-    if "init_state" in given:
-        out["init_state"] = given["init_state"]
-    else:
-        out["init_state"] = 0.1 + 0.01 * jax.random.normal(keys["init_state"], (n_rec,), dtype)
-    out["_key_W_rec"] = keys["W_rec"]
-    return out
-
-
-def _params(config: Config, arrays: dict) -> Params:
-    return Params(
-        **{name: arrays[name] for name in ARRAY_FIELDS},
-        dale_ratio=config.dale_ratio,
-        transfer_function=config.transfer_function,
-    )
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _build(key, config: Config, kind: str, given: dict):
-    arrays = _base(key, config, given)
-    k_rec = arrays.pop("_key_W_rec")
-    mask = arrays["rec_connectivity"]
-    rho = jnp.asarray(jnp.nan, config.dtype)
-    if kind == "weight_initializer":
-        W = given["W_rec"] if "W_rec" in given else _rand(config, "W_rec", k_rec, mask)
-    elif kind == "alpha_identity":
-        W = config.alpha * jnp.eye(config.N_rec, dtype=config.dtype)
-        W = balance_dale_ratio(W, mask, config.dale_ratio)
-    else:  # gaussian_spectral_radius
-        W = given["W_rec"] if "W_rec" in given else jax.random.normal(
-            k_rec, (config.N_rec, config.N_rec), config.dtype
+    if config.dale_ratio is not None:
+        scalars["n_excitatory"] = np.asarray(config.n_excitatory, np.int32)
+        scalars["balance"] = np.asarray(
+            balance_weights(config.N_rec, config.dale_ratio), config.dtype
         )
-        W = balance_dale_ratio(W, mask, config.dale_ratio)
-        if config.spectral_radius_of == "effective":
-            dale = config.dale_ratio is not None
-            measured = effective_W_rec(W, mask, arrays["dale_rec_diag"], dale)
-        else:
-            measured = W
-        rho = spectral_radius(measured)
-        W = W * (config.spec_rad / rho).astype(config.dtype)
-    arrays["W_rec"] = W
-    return _params(config, arrays), rho
+    return plan, scalars
 
 
-def _initialize(kind: str, key, config: Config, given: dict) -> Params:
+def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, dict]:
+    """Check the arguments of an initializer (eagerly) and convert ``given``.
+
+    Returns ``(plan, scalars, given)`` ready for :func:`build`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if not isinstance(config, Config):
         raise TypeError(f"config must be a jaxinit.Config, got {type(config).__name__}")
     checks.check_key(key)
@@ -123,27 +105,123 @@ def _initialize(kind: str, key, config: Config, given: dict) -> Params:
             "weight_initializer drew W_rec without regulating its eigenvalues; the network "
             "may not train. Use gaussian_spectral_radius to set the spectral radius.",
             UnregulatedSpectrumWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-    params, rho = _build(key, config, kind, given)
-    if kind == "gaussian_spectral_radius":
-        which = "effective W_rec" if config.spectral_radius_of == "effective" else "W_rec"
-        check_radius(rho, which)
-    _check_finite(params)
-    return params
+    plan, scalars = plan_of(kind, config)
+    return plan, scalars, given
 
 
-def _check_finite(params: Params) -> None:
-    flags = jnp.stack([jnp.isfinite(getattr(params, n)).all() for n in ARRAY_FIELDS])
+def _rand(plan: Plan, scalars, name: str, key, mask):
+    scheme = plan.W_rec_scheme if name == "W_rec" else plan.which_rand_init
+    return draw(
+        scheme, key, mask, minval=scalars["minval"], maxval=scalars["maxval"], dtype=plan.dtype
+    )
+
+
+def _balance(plan: Plan, scalars, W, mask, mask_is_ones: bool):
+    if not plan.dale:
+        return W
+    return W * balance_factors(None if mask_is_ones else mask, scalars["balance"])[None, :]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def build(plan: Plan, key, scalars: dict, given: dict):
+    """The pure computation of one network: ``(arrays, rho, finite)``.
+
+    ``arrays`` maps every :data:`ARRAY_FIELDS` name to its array, ``rho`` is
+    the measured spectral radius (NaN unless ``gaussian_spectral_radius``) and
+    ``finite`` holds one flag per field. Nothing here raises on values: the
+    caller checks ``rho`` and ``finite`` (see :func:`finish`), which lets
+    ``jax.vmap`` and sharded callers check a whole batch at once.
+    """
+    dtype = plan.dtype
+    keys = dict(zip(_KEY_SLOTS, jax.random.split(key, len(_KEY_SLOTS)), strict=True))
+    n_in, n_rec, n_out = plan.N_in, plan.N_rec, plan.N_out
+    out = {
+        "input_connectivity": given.get("input_connectivity", jnp.ones((n_rec, n_in), dtype)),
+        "rec_connectivity": given.get("rec_connectivity", jnp.ones((n_rec, n_rec), dtype)),
+        "output_connectivity": given.get("output_connectivity", jnp.ones((n_out, n_rec), dtype)),
+    }
+    mask_is_ones = "rec_connectivity" not in given and plan.autapses
+    if not plan.autapses:
+        out["rec_connectivity"] = out["rec_connectivity"] * (1 - jnp.eye(n_rec, dtype=dtype))
+    rec_diag, out_diag = dale_diagonals(n_rec, scalars.get("n_excitatory"), dtype)
+    out["dale_rec_diag"] = given.get("dale_rec_diag", rec_diag)
+    out["dale_out_diag"] = given.get("dale_out_diag", out_diag)
+    for name, mask in (("W_in", "input_connectivity"), ("W_out", "output_connectivity")):
+        if name in given:
+            out[name] = given[name]
+        else:
+            out[name] = _rand(plan, scalars, name, keys[name], out[mask])
+    out["b_rec"] = given.get("b_rec", jnp.zeros((n_rec,), dtype))
+    out["b_out"] = given.get("b_out", jnp.zeros((n_out,), dtype))
+    if "init_state" in given:
+        out["init_state"] = given["init_state"]
+    else:
+        out["init_state"] = 0.1 + 0.01 * jax.random.normal(keys["init_state"], (n_rec,), dtype)
+
+    mask = out["rec_connectivity"]
+    rho = jnp.asarray(jnp.nan, dtype)
+    if plan.kind == "weight_initializer":
+        if "W_rec" in given:
+            W = given["W_rec"]
+        else:
+            W = _rand(plan, scalars, "W_rec", keys["W_rec"], mask)
+    elif plan.kind == "alpha_identity":
+        W = scalars["alpha"] * jnp.eye(n_rec, dtype=dtype)
+        W = _balance(plan, scalars, W, mask, mask_is_ones)
+    else:  # gaussian_spectral_radius
+        if "W_rec" in given:
+            W = given["W_rec"]
+        else:
+            W = jax.random.normal(keys["W_rec"], (n_rec, n_rec), dtype)
+        W = _balance(plan, scalars, W, mask, mask_is_ones)
+        if plan.spectral_radius_of == "effective":
+            measured = effective_W_rec(
+                W, None if mask_is_ones else mask, out["dale_rec_diag"], plan.dale
+            )
+        else:
+            measured = W
+        rho = spectral_radius(measured)
+        W = W * (scalars["spec_rad"] / rho)
+    out["W_rec"] = W
+    finite = jnp.stack([jnp.isfinite(out[name]).all() for name in ARRAY_FIELDS])
+    return {name: out[name] for name in ARRAY_FIELDS}, rho, finite
+
+
+def check_outputs(plan: Plan, rho, finite, *, where: str = "") -> None:
+    """Raise ``ValueError`` for a zero/NaN radius or a non-finite array.
+
+    ``rho`` and ``finite`` may carry leading (ensemble) axes; ``where`` is
+    added to the message (e.g. "in member 3").
+    """
+    if plan.kind == "gaussian_spectral_radius":
+        which = "effective W_rec" if plan.spectral_radius_of == "effective" else "W_rec"
+        check_radius(rho, which + where)
 
     def message(values):
-        bad = [n for n, ok in zip(ARRAY_FIELDS, values) if not ok]
+        values = np.asarray(values).reshape(-1, len(ARRAY_FIELDS))
+        bad = [n for n, ok in zip(ARRAY_FIELDS, values.all(axis=0), strict=True) if not ok]
         return (
-            f"{', '.join(bad)} came out non-finite (overflow in {params.W_rec.dtype}); "
+            f"{', '.join(bad)}{where} came out non-finite (overflow in {plan.dtype}); "
             "check the size of spec_rad, alpha and the given arrays"
         )
 
-    checks.require(flags, message, operands=(flags,))
+    checks.require(finite, message, operands=(finite,))
+
+
+def finish(config: Config, arrays: dict) -> Params:
+    """Wrap the arrays of :func:`build` into :class:`Params` with the metadata."""
+    return Params(
+        **arrays, dale_ratio=config.dale_ratio, transfer_function=config.transfer_function
+    )
+
+
+def _initialize(kind: str, key, config: Config, given: dict) -> Params:
+    plan, scalars, given = prepare(kind, key, config, given)
+    arrays, rho, finite = build(plan, key, scalars, given)
+    check_outputs(plan, rho, finite)
+    return finish(config, arrays)
 
 
 def weight_initializer(key, config: Config, **given) -> Params:

@@ -68,12 +68,15 @@ def const_unif(key, connectivity, *, minval=-0.1, maxval=0.1, dtype=None) -> jax
       >>> bool((w >= 0).all() and (w < 0.5).all())
       True
     """
-    lo = checks.finite_float("minval", minval)
-    hi = checks.finite_float("maxval", maxval)
-    if lo > hi:
-        raise ValueError(f"minval must not exceed maxval, got minval={lo!r} > maxval={hi!r}")
+    if not (checks.is_traced(minval) or checks.is_traced(maxval)):
+        minval = checks.finite_float("minval", minval)
+        maxval = checks.finite_float("maxval", maxval)
+        if minval > maxval:
+            raise ValueError(
+                f"minval must not exceed maxval, got minval={minval!r} > maxval={maxval!r}"
+            )
     mask, dtype = _mask_and_dtype(connectivity, dtype)
-    return jax.random.uniform(key, mask.shape, dtype, minval=lo, maxval=hi)
+    return jax.random.uniform(key, mask.shape, dtype, minval=minval, maxval=maxval)
 
 
 def _glorot_scale(mask, numerator):

@@ -53,7 +53,7 @@ def spectral_radius(W) -> jax.Array:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]])))
+      >>> round(float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]]))), 5)
       2.0
     """
     W = _as_square(W)
@@ -100,8 +100,10 @@ def scale_spectral_radius(W, spec_rad) -> jax.Array:
     ok = jnp.isfinite(target) & (target > 0)
     checks.require(
         ok,
-        lambda t: "spec_rad must be finite and positive, got "
-        f"{checks.first_bad(t, checks.positive_finite)!r}",
+        lambda t: (
+            "spec_rad must be finite and positive, got "
+            f"{checks.first_bad(t, checks.positive_finite)!r}"
+        ),
         operands=(target,),
     )
     rho = spectral_radius(W)
@@ -109,7 +111,9 @@ def scale_spectral_radius(W, spec_rad) -> jax.Array:
     out = _rescale(W, target, rho)
     checks.require(
         jnp.isfinite(out).all(),
-        lambda: "scaling W to spec_rad overflowed (its spectral radius is too small "
-        f"for {W.dtype}); scale W up first",
+        lambda: (
+            f"scaling W to spec_rad overflowed {W.dtype}: its entries are too large "
+            "next to its spectral radius; use a smaller spec_rad or a better-conditioned W"
+        ),
     )
     return out
