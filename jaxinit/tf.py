@@ -32,6 +32,10 @@ in jaxinit 0 means "every unit inhibitory". For that case the **effective**
 weights are handed over instead. They are a fixed point of PsychRNN's transform
 (masking, ``|.|`` and the Dale matrices leave them unchanged), so the model
 starts from ``jaxinit.effective(params)`` whether or not it applies Dale's law.
+(:func:`psychrnn_initializer` also keeps Dale's law on in PsychRNN for that
+case, by reporting the ratio as the smallest positive float64, as
+:func:`jaxinit.save_npz` writes it; see
+:meth:`PsychRNNInitializer.get_dale_ratio`.)
 ``weights="raw"`` and ``weights="effective"`` force one or the other.
 
 The Dale matrices are built as dense ``(N_rec, N_rec)`` diagonal matrices here,
@@ -52,6 +56,7 @@ layouts.
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +71,7 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
+from jaxinit._src.npz import psychrnn_dale_ratio, save_npz
 from jaxinit._src.params import Params
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
@@ -368,27 +374,6 @@ def initializers(
     return {name: ArrayInitializer(arrays[name], name=name) for name in NAMES}
 
 
-class _ZeroDaleRatio(float):
-    """A ``dale_ratio`` of 0.0 that is true in a boolean test.
-
-    PsychRNN's model switches Dale's law on with ``if dale_ratio:``; this value
-    equals 0.0 in every comparison and arithmetic, but passes that test, so the
-    model keeps every unit inhibitory while it trains.
-    """
-
-    def __new__(cls):
-        return super().__new__(cls, 0.0)
-
-    def __bool__(self) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return "0.0"
-
-    def __reduce__(self):
-        return (_ZeroDaleRatio, ())
-
-
 class PsychRNNInitializer:
     """A jaxinit network behind PsychRNN's initializer interface.
 
@@ -398,17 +383,21 @@ class PsychRNNInitializer:
       N_in, N_rec, N_out: the sizes of the network.
       initializations: dict of numpy arrays under PsychRNN's names (weights as
         chosen by ``weights="psychrnn"``, dense Dale matrices), plus
-        ``dale_ratio`` and ``transfer_function`` (a TensorFlow function), as
-        in PsychRNN's ``WeightInitializer``. The arrays are copies: changing
-        them changes what :meth:`get` returns, never the ``Params``.
+        ``dale_ratio`` (as :meth:`get_dale_ratio` returns it) and
+        ``transfer_function`` (a TensorFlow function), as in PsychRNN's
+        ``WeightInitializer``. The arrays are copies: changing them changes
+        what :meth:`get` returns, never the ``Params`` (nor what :meth:`save`
+        writes).
+      params: the :class:`~jaxinit.Params` it was made from.
     """
 
     def __init__(self, params: Params):
         arrays = _export(params, "psychrnn", "psychrnn")
+        self.params = params
         self.N_in, self.N_rec, self.N_out = params.N_in, params.N_rec, params.N_out
         ratio = params.dale_ratio
         self.initializations: dict[str, Any] = dict(arrays)
-        self.initializations["dale_ratio"] = _ZeroDaleRatio() if ratio == 0 else ratio
+        self.initializations["dale_ratio"] = None if ratio is None else psychrnn_dale_ratio(ratio)
         self.initializations["transfer_function"] = tf_transfer_function(params.transfer_function)
 
     def get(self, tensor_name: str) -> ArrayInitializer:
@@ -424,9 +413,12 @@ class PsychRNNInitializer:
     def get_dale_ratio(self) -> float | None:
         """The fraction of excitatory units, or None without Dale's law.
 
-        A ratio of 0 comes back as a float equal to 0.0 that is nonetheless
-        true in ``if dale_ratio:``, so that PsychRNN's model applies Dale's law
-        (all units inhibitory) as jaxinit does.
+        A ratio of 0 comes back as the smallest positive float64 (about
+        ``2.2e-308``), the value :func:`jaxinit.save_npz` writes for it:
+        PsychRNN's model switches Dale's law on with ``if dale_ratio:``, which
+        0.0 would fail, and ``int(ratio * N_rec)`` is still 0 excitatory units,
+        so PsychRNN applies Dale's law with every unit inhibitory, as jaxinit
+        does. :func:`jaxinit.load_npz` reads that value back as 0.
         """
         return self.initializations["dale_ratio"]
 
@@ -434,28 +426,30 @@ class PsychRNNInitializer:
         """The TensorFlow transfer function named by ``params.transfer_function``."""
         return self.initializations["transfer_function"]
 
-    def save(self, save_path: str | os.PathLike) -> None:
-        """Write the arrays to an ``.npz`` file that PsychRNN can load.
+    def save(self, save_path: str | os.PathLike) -> pathlib.Path:
+        """Write the network to an ``.npz`` file that PsychRNN can load.
 
-        Written with ``np.savez`` (which appends ``.npz`` when missing): the
-        eleven arrays of :attr:`initializations` and ``dale_ratio`` as a 0-d
-        float64 array. Nothing needs pickle to read: the transfer function is
-        not stored, and without Dale's law ``dale_ratio`` is left out, which
-        PsychRNN's ``load_weights_path`` reads as None (after a warning about
-        an old file format). With ``dale_ratio == 0`` the weights saved are the
-        effective ones, so PsychRNN, which reads 0 as "no Dale", loads the same
-        network.
+        Written with :func:`jaxinit.save_npz` from the ``Params`` this
+        initializer was made from (:attr:`params`; changes to
+        :attr:`initializations` are not saved), so it is the one file format
+        of jaxinit: the effective ``W_in``, ``W_rec``, ``W_out`` and the other
+        arrays under PsychRNN's names, ``dale_ratio`` as a 0-d float64 (0.0
+        without Dale's law, the smallest positive float64 for a ratio of 0),
+        plus ``jaxinit/`` entries PsychRNN ignores (raw matrices and metadata).
+        Like ``np.savez``, ``.npz`` is appended when the name lacks it.
+        PsychRNN's ``load_weights_path`` loads it as exactly
+        ``jaxinit.effective(params)``, and :func:`jaxinit.load_npz` returns
+        the ``Params`` bit for bit. Nothing in the file needs pickle.
 
         Args:
           save_path: file path (str or path-like).
+
+        Returns:
+          The ``pathlib.Path`` written (with the ``.npz`` suffix).
         """
         if not isinstance(save_path, (str, os.PathLike)):
             raise TypeError(f"save_path must be a str or os.PathLike, got {save_path!r}")
-        arrays = {name: np.asarray(self.initializations[name]) for name in NAMES}
-        ratio = self.initializations["dale_ratio"]
-        if ratio is not None:
-            arrays["dale_ratio"] = np.asarray(float(ratio), dtype=np.float64)
-        np.savez(save_path, **arrays)
+        return save_npz(save_path, self.params)
 
     def __repr__(self) -> str:
         fn = getattr(self.get_transfer_function(), "__name__", "?")

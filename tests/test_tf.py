@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import functools
 import json
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -406,17 +405,30 @@ def test_weights_modes():
             _assert_effective(got, params)
 
 
-def test_zero_dale_ratio_is_true_but_zero(tmp_path):
+def test_zero_dale_ratio_is_tiny_and_dale_on(tmp_path):
+    from jaxinit._src.npz import psychrnn_dale_ratio
+
+    tiny = float(np.finfo(np.float64).tiny)
+    assert psychrnn_dale_ratio(0.0) == tiny  # the value save_npz writes for a ratio of 0
     params = _networks()["alpha_dale0"]
-    ratio = jtf.psychrnn_initializer(params).get_dale_ratio()
-    assert ratio == 0.0 and float(ratio) == 0.0 and isinstance(ratio, float)
-    assert bool(ratio) is True  # PsychRNN's `if dale_ratio:` applies Dale's law
-    assert repr(ratio) == "0.0"
-    assert ratio + 0.25 == 0.25
-    assert pickle.loads(pickle.dumps(ratio)) == 0.0 and bool(pickle.loads(pickle.dumps(ratio)))
-    np.savez(tmp_path / "r.npz", dale_ratio=ratio)  # as RNN.save writes it
+    assert params.dale_ratio == 0.0
+    init = jtf.psychrnn_initializer(params)
+    ratio = init.get_dale_ratio()
+    assert type(ratio) is float and ratio == tiny and ratio > 0.0
+    assert init.initializations["dale_ratio"] is ratio
+    # PsychRNN: `if dale_ratio:` applies Dale's law, with int(ratio * N) = 0 excitatory units
+    assert bool(ratio) is True
+    assert int(ratio * params.N_rec) == 0
+    assert f"dale_ratio={tiny!r}" in repr(init)
+    # as PsychRNN's RNN.save writes it; load_npz reads it back as 0 (Dale on, all inhibitory)
+    np.savez(tmp_path / "r.npz", dale_ratio=ratio)
     with np.load(tmp_path / "r.npz", allow_pickle=False) as f:
-        assert f["dale_ratio"].dtype == np.float64 and f["dale_ratio"] == 0.0
+        assert f["dale_ratio"].dtype == np.float64 and f["dale_ratio"] == tiny
+    # None stays None (PsychRNN accepts it: no Dale's law); other ratios are unchanged
+    nodale = jtf.psychrnn_initializer(_networks()["alpha_nodale"])
+    assert nodale.get_dale_ratio() is None
+    assert jtf.psychrnn_initializer(_networks()["alpha_dale1"]).get_dale_ratio() == 1.0
+    assert not hasattr(jtf, "_ZeroDaleRatio")
 
 
 def test_psychrnn_initializer_interface():
@@ -424,7 +436,11 @@ def test_psychrnn_initializer_interface():
     for case, params in nets.items():
         init = jtf.psychrnn_initializer(params)
         assert (init.N_in, init.N_rec, init.N_out) == (params.N_in, params.N_rec, params.N_out)
-        assert init.get_dale_ratio() == params.dale_ratio
+        assert init.params is params
+        if params.dale_ratio == 0:
+            assert init.get_dale_ratio() == np.finfo(np.float64).tiny, case
+        else:
+            assert init.get_dale_ratio() == params.dale_ratio, case
         fn = init.get_transfer_function()
         assert fn is init.initializations["transfer_function"]
         assert transfer_function_name(fn) == params.transfer_function, case
@@ -436,22 +452,50 @@ def test_psychrnn_initializer_interface():
 
 
 def test_save(tmp_path):
+    from jaxinit._src.npz import METADATA_KEY, RAW_PREFIX
+
     nets = _networks()
-    for case in ("plain", "dale_masks", "alpha_dale0"):
-        params = nets[case]
+    for case, params in nets.items():
         init = jtf.psychrnn_initializer(params)
-        init.save(str(tmp_path / case))  # np.savez appends .npz
-        with np.load(tmp_path / f"{case}.npz", allow_pickle=False) as f:
+        path = init.save(str(tmp_path / case))  # appends .npz, like np.savez
+        assert path == tmp_path / f"{case}.npz" and path.exists()
+        with np.load(path, allow_pickle=False) as f:  # nothing needs pickle
             saved = {k: f[k] for k in f.files}
-        expected_keys = set(NAMES) | ({"dale_ratio"} if params.dale_ratio is not None else set())
-        assert set(saved) == expected_keys, case
-        for name in NAMES:
-            np.testing.assert_array_equal(saved[name], init.initializations[name])
-        if params.dale_ratio is not None:
-            assert saved["dale_ratio"].shape == () and saved["dale_ratio"].dtype == np.float64
-            assert saved["dale_ratio"] == params.dale_ratio
-    init.save(tmp_path / "as_path.npz")  # path-like works too
-    assert (tmp_path / "as_path.npz").exists()
+        assert set(saved) == {
+            *NAMES,
+            "dale_ratio",
+            METADATA_KEY,
+            *(RAW_PREFIX + n for n in WEIGHT_NAMES),
+        }, case
+        # the effective weights under PsychRNN's names, the other arrays as they are
+        _assert_effective(saved, params, rtol=0, atol=0)
+        raw = _raw(params)
+        np.testing.assert_array_equal(saved["init_state"], raw["init_state"][None, :])
+        for name in ("b_rec", "b_out", "Dale_rec", "Dale_out", *MASK_NAMES):
+            np.testing.assert_array_equal(saved[name], raw[name], err_msg=f"{case} {name}")
+        for name in WEIGHT_NAMES:
+            np.testing.assert_array_equal(saved[RAW_PREFIX + name], raw[name])
+        # dale_ratio: 0.0 without Dale (PsychRNN: off), the initializer's ratio otherwise
+        assert saved["dale_ratio"].shape == () and saved["dale_ratio"].dtype == np.float64
+        want_ratio = 0.0 if params.dale_ratio is None else init.get_dale_ratio()
+        assert saved["dale_ratio"] == want_ratio, case
+        assert bool(saved["dale_ratio"]) == (params.dale_ratio is not None), case
+        # the same file save_npz writes, and it loads back bit for bit
+        again = jaxinit.load_npz(jaxinit.save_npz(tmp_path / f"{case}_direct", params))
+        loaded = jaxinit.load_npz(path)
+        assert loaded.dale_ratio == params.dale_ratio == again.dale_ratio, case
+        assert loaded.transfer_function == params.transfer_function, case
+        for field, value in params.arrays().items():
+            got = np.asarray(getattr(loaded, field))
+            assert got.dtype == np.asarray(value).dtype, f"{case} {field}"
+            np.testing.assert_array_equal(got, np.asarray(value), err_msg=f"{case} {field}")
+        # what is saved is the Params, not the (mutable) initializations
+        init.initializations["W_rec"] *= 0
+        init.save(tmp_path / "changed")
+        np.testing.assert_array_equal(
+            np.asarray(jaxinit.load_npz(tmp_path / "changed.npz").W_rec), np.asarray(params.W_rec)
+        )
+    assert init.save(tmp_path / "as_path.npz") == tmp_path / "as_path.npz"  # path-like too
 
 
 def test_transfer_functions_match_jax():
@@ -580,6 +624,8 @@ def test_real_psychrnn(tmp_path):
     for case in saved:
         got = {name: out[f"saved_{case}/{name}"] for name in WEIGHT_NAMES}
         _assert_effective(got, nets[case])
+        dale_on = bool(out[f"saved_{case}/dale_on"])
+        assert dale_on == (nets[case].dale_ratio is not None), case
 
     for case in trained:
         params = nets[case]
