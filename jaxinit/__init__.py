@@ -15,6 +15,9 @@ from jaxinit._src.dale import dale_vectors as dale_vectors
 from jaxinit._src.dale import n_excitatory as n_excitatory
 from jaxinit._src.effective import Effective as Effective
 from jaxinit._src.effective import effective as effective
+from jaxinit._src.ensemble import ensemble as ensemble
+from jaxinit._src.ensemble import member as member
+from jaxinit._src.ensemble import member_key as member_key
 from jaxinit._src.initializers import UnregulatedSpectrumWarning as UnregulatedSpectrumWarning
 from jaxinit._src.initializers import alpha_identity as alpha_identity
 from jaxinit._src.initializers import gaussian_spectral_radius as gaussian_spectral_radius
@@ -63,11 +66,14 @@ __all__ = [
     "const_unif",
     "dale_vectors",
     "effective",
+    "ensemble",
     "gaussian_spectral_radius",
     "glorot_fan",
     "glorot_gauss",
     "glorot_unif",
     "load_npz",
+    "member",
+    "member_key",
     "n_excitatory",
     "read_provenance",
     "reproduce",

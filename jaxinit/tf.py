@@ -72,7 +72,7 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
 from jaxinit._src.npz import psychrnn_dale_ratio, save_npz
-from jaxinit._src.params import Params
+from jaxinit._src.params import FIELD_OF, PSYCHRNN_NAMES, Params, psychrnn_shapes
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
 __all__ = [
@@ -90,20 +90,10 @@ __all__ = [
 ]
 
 # The arrays that are copied from ``Params`` fields of the same name.
-_PLAIN = (
-    "W_in",
-    "W_rec",
-    "W_out",
-    "b_rec",
-    "b_out",
-    "init_state",
-    "input_connectivity",
-    "rec_connectivity",
-    "output_connectivity",
-)
+_PLAIN = PSYCHRNN_NAMES[:9]
 
 #: PsychRNN's names of the arrays of a network, the keys of :func:`initializers`.
-NAMES: tuple[str, ...] = (*_PLAIN, "Dale_rec", "Dale_out")
+NAMES: tuple[str, ...] = PSYCHRNN_NAMES
 
 #: Choices of the ``weights`` argument of :func:`initializers`.
 WEIGHTS = ("psychrnn", "raw", "effective")
@@ -281,20 +271,8 @@ def _check_params(params) -> None:
             f"params is an ensemble (leading axes {batch}); TensorFlow and PsychRNN take one "
             "network at a time: export params_i = jax.tree.map(lambda x: x[i], params)"
         )
-    n_in, n_rec, n_out = params.N_in, params.N_rec, params.N_out
-    expected = {
-        "W_in": (n_rec, n_in),
-        "W_rec": (n_rec, n_rec),
-        "W_out": (n_out, n_rec),
-        "b_rec": (n_rec,),
-        "b_out": (n_out,),
-        "init_state": (n_rec,),
-        "input_connectivity": (n_rec, n_in),
-        "rec_connectivity": (n_rec, n_rec),
-        "output_connectivity": (n_out, n_rec),
-        "dale_rec_diag": (n_rec,),
-        "dale_out_diag": (n_rec,),
-    }
+    shapes = psychrnn_shapes(params.N_in, params.N_rec, params.N_out, dale_matrices=False)
+    expected = {FIELD_OF[name]: shape for name, shape in shapes.items()}
     for field, shape in expected.items():
         got = tuple(np.shape(getattr(params, field)))
         if got != shape:

@@ -7,8 +7,8 @@ Two kinds of check live here:
 * value checks on array contents (finite, non-zero, 0/1 ...). When the array
   is concrete these raise a ``ValueError`` at once. When the caller wraps a
   jaxinit function in its own ``jax.jit``/``jax.vmap`` the contents are not
-  known at trace time, so the check is compiled into the program as a
-  ``jax.debug.callback`` that raises the same message when the program runs
+  known at trace time, so the check is compiled into the program as a host
+  callback (``io_callback``) that raises the same message when the program runs
   (JAX reports it as a ``JaxRuntimeError`` whose text holds the message).
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax.experimental import io_callback
 
 
 def is_traced(x: Any) -> bool:
@@ -38,9 +39,12 @@ def require(ok: Any, message: Callable[[], str], *, operands: tuple = ()) -> Non
 
         def _callback(ok_value, *values):
             if not np.all(ok_value):
-                raise ValueError(message(*values))
+                raise ValueError(message(*(np.asarray(v) for v in values)))
 
-        jax.debug.callback(_callback, ok, *operands)
+        # An unordered io_callback is kept by the compiler (it has an effect)
+        # and, unlike jax.debug.callback, is batched by vmap as one rolled loop
+        # instead of one callback per batch member.
+        io_callback(_callback, None, ok, *operands, ordered=False)
         return
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(message(*(np.asarray(o) for o in operands)))
@@ -91,7 +95,7 @@ def check_key(key: Any) -> None:
         if shape != ():
             raise ValueError(
                 f"key must be a single key, got a batch of shape {shape}; "
-                "use jax.vmap or jaxinit's ensemble helpers for several networks"
+                "use jaxinit.ensemble (or jax.vmap) for several networks"
             )
         return
     if dtype != np.uint32 or len(shape) != 1:

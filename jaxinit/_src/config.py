@@ -10,23 +10,12 @@ import jax
 import numpy as np
 
 from jaxinit._src import checks
+from jaxinit._src.params import PSYCHRNN_NAMES
 from jaxinit._src.schemes import SCHEMES
 from jaxinit._src.transfer import transfer_function, transfer_function_name
 
 #: Names of the arrays an initializer accepts as ``**given`` (PsychRNN's keys).
-GIVEN_NAMES = (
-    "W_in",
-    "W_rec",
-    "W_out",
-    "b_rec",
-    "b_out",
-    "init_state",
-    "input_connectivity",
-    "rec_connectivity",
-    "output_connectivity",
-    "Dale_rec",
-    "Dale_out",
-)
+GIVEN_NAMES = PSYCHRNN_NAMES
 
 DTYPES = ("float32", "float64")
 SPECTRAL_RADIUS_OF = ("raw", "effective")

@@ -9,26 +9,14 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import GIVEN_NAMES, Config
+from jaxinit._src.params import psychrnn_shapes
 
 _MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
 
 
 def expected_shape(config: Config, name: str) -> tuple[int, ...]:
     """Shape of a given array in PsychRNN's conventions."""
-    n_in, n_rec, n_out = config.N_in, config.N_rec, config.N_out
-    return {
-        "W_in": (n_rec, n_in),
-        "W_rec": (n_rec, n_rec),
-        "W_out": (n_out, n_rec),
-        "b_rec": (n_rec,),
-        "b_out": (n_out,),
-        "init_state": (n_rec,),
-        "input_connectivity": (n_rec, n_in),
-        "rec_connectivity": (n_rec, n_rec),
-        "output_connectivity": (n_out, n_rec),
-        "Dale_rec": (n_rec, n_rec),
-        "Dale_out": (n_rec, n_rec),
-    }[name]
+    return psychrnn_shapes(config.N_in, config.N_rec, config.N_out)[name]
 
 
 def _convert(name: str, value: Any, dtype):

@@ -58,7 +58,7 @@ import numpy as np
 
 from jaxinit._src import checks, provenance
 from jaxinit._src.effective import effective
-from jaxinit._src.params import ARRAY_FIELDS, Params
+from jaxinit._src.params import ARRAY_FIELDS, PSYCHRNN_NAMES, Params, psychrnn_shapes
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS, transfer_function_name
 
 FORMAT_NAME = "jaxinit.npz"
@@ -68,19 +68,7 @@ RAW_PREFIX = "jaxinit/raw/"
 GIVEN_PREFIX = "jaxinit/given/"
 
 #: The entries PsychRNN 1.0.0 needs in a weights file (it reads each one).
-PSYCHRNN_KEYS = (
-    "W_in",
-    "W_rec",
-    "W_out",
-    "b_rec",
-    "b_out",
-    "init_state",
-    "input_connectivity",
-    "rec_connectivity",
-    "output_connectivity",
-    "Dale_rec",
-    "Dale_out",
-)
+PSYCHRNN_KEYS = PSYCHRNN_NAMES
 _MATRICES = ("W_in", "W_rec", "W_out")
 _MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
 
@@ -388,20 +376,7 @@ def _check_network(arrays, fail, *, diagonals: bool, names=None) -> None:
     n_rec = arrays["W_rec"].shape[0]
     n_in = arrays["W_in"].shape[1]
     n_out = arrays["W_out"].shape[0]
-    dale_shape = (n_rec,) if diagonals else (n_rec, n_rec)
-    expected = {
-        "W_rec": (n_rec, n_rec),
-        "W_in": (n_rec, n_in),
-        "W_out": (n_out, n_rec),
-        "b_rec": (n_rec,),
-        "b_out": (n_out,),
-        "init_state": (n_rec,),
-        "input_connectivity": (n_rec, n_in),
-        "rec_connectivity": (n_rec, n_rec),
-        "output_connectivity": (n_out, n_rec),
-        "Dale_rec": dale_shape,
-        "Dale_out": dale_shape,
-    }
+    expected = psychrnn_shapes(n_in, n_rec, n_out, dale_matrices=not diagonals)
     for name, size in (("W_rec", n_rec), ("W_in", n_in), ("W_out", n_out)):
         if size == 0:
             bad(name, f"must not be empty, got shape {arrays[name].shape}")

@@ -25,6 +25,31 @@ ARRAY_FIELDS = (
 )
 
 
+#: PsychRNN's names of a network's arrays (its ``initializations`` and file keys).
+PSYCHRNN_NAMES = (*ARRAY_FIELDS[:9], "Dale_rec", "Dale_out")
+
+#: The :class:`Params` field that holds each PsychRNN array (Dale as diagonals).
+FIELD_OF = dict(zip(PSYCHRNN_NAMES, ARRAY_FIELDS, strict=True))
+
+
+def psychrnn_shapes(N_in: int, N_rec: int, N_out: int, *, dale_matrices: bool = True) -> dict:
+    """Shape of each PsychRNN array; ``Dale_*`` are (N_rec, N_rec) or (N_rec,)."""
+    dale = (N_rec, N_rec) if dale_matrices else (N_rec,)
+    return {
+        "W_in": (N_rec, N_in),
+        "W_rec": (N_rec, N_rec),
+        "W_out": (N_out, N_rec),
+        "b_rec": (N_rec,),
+        "b_out": (N_out,),
+        "init_state": (N_rec,),
+        "input_connectivity": (N_rec, N_in),
+        "rec_connectivity": (N_rec, N_rec),
+        "output_connectivity": (N_out, N_rec),
+        "Dale_rec": dale,
+        "Dale_out": dale,
+    }
+
+
 def _static(default=dataclasses.MISSING):
     return dataclasses.field(default=default, metadata={"static": True})
 
