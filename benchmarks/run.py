@@ -1,0 +1,353 @@
+"""jaxinit benchmark: ensembles, spectral radius, memory and import time.
+
+One command (see README): ``.venv/bin/python benchmarks/run.py`` prints a
+table and writes ``benchmarks/results/latest.json``. Every comparison is a
+ratio of two timings taken in the same run, interleaved (A, B, A, B, ...)
+after warm-up, reporting medians; compile time is reported separately.
+
+Measured:
+
+* ensemble initialization, ``GaussianSpectralRadius`` with dale_ratio 0.8, a
+  50% mask and no autapses, K networks of N units: PsychRNN 1.0.0 (a loop of
+  its initializer, in a child process, when installed) vs ``jaxinit.ensemble``
+  vs the bare LAPACK floor (``np.linalg.eigvals`` in float32 on the same
+  stack of matrices);
+* the spectral radius alone for large N: full ``eigvals`` vs the Krylov
+  method, with the relative error;
+* peak memory of an ensemble against the bytes of the returned Params, in a
+  child process (``ru_maxrss`` over the baseline after import and warm-up);
+* ``import jaxinit`` time against ``import jax``, in fresh interpreters.
+
+Options: ``--quick`` for a small grid (a smoke run), ``--repeats``, ``--out``.
+Runs on whatever JAX backend is present (the GPU script passes ``--gpu-table``
+to label rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def interleaved(fns: dict, repeats: int) -> dict:
+    """Median seconds of each function, calls interleaved round by round."""
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def masks(N, seed=0):
+    rng = np.random.default_rng(seed)
+    m = (rng.random((N, N)) < 0.5).astype(np.float32)
+    np.fill_diagonal(m, 0)
+    return m
+
+
+# --------------------------------------------------------------------------- ensembles
+
+PSYCHRNN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time, statistics, warnings
+    warnings.simplefilter("ignore")
+    import numpy as np
+    from psychrnn.backend.initializations import GaussianSpectralRadius
+    K, N, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    mask = np.load(sys.argv[4])
+    def run():
+        for _ in range(K):
+            GaussianSpectralRadius(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False,
+                                   rec_connectivity=mask.copy(), spec_rad=1.1)
+    run()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter(); run(); times.append(time.perf_counter() - t)
+    print(json.dumps(statistics.median(times)))
+    """
+)
+
+
+def psychrnn_time(K, N, repeats, mask, tmp):
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("psychrnn") is None:
+            return None
+    except ImportError:
+        return None
+    path = tmp / f"mask_{N}.npy"
+    np.save(path, mask)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run(
+        [sys.executable, "-c", PSYCHRNN_SCRIPT, str(K), str(N), str(repeats), str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    if out.returncode != 0:
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_ensembles(grid, repeats, tmp):
+    import jax
+
+    import jaxinit
+
+    rows = []
+    for K, N in grid:
+        mask = masks(N)
+        cfg = jaxinit.Config(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False, spec_rad=1.1)
+        key = jax.random.key(0)
+
+        def jaxinit_run(cfg=cfg, key=key, K=K, mask=mask):
+            p = jaxinit.ensemble(
+                jaxinit.gaussian_spectral_radius, key, K, cfg, rec_connectivity=mask
+            )
+            jax.block_until_ready(p)
+
+        t0 = time.perf_counter()
+        jaxinit_run()
+        first = time.perf_counter() - t0
+        # The floor: LAPACK eigenvalues alone, float32, on the same stack.
+        stack = np.asarray(
+            jaxinit.ensemble(
+                jaxinit.gaussian_spectral_radius, key, K, cfg, rec_connectivity=mask
+            ).W_rec
+        )
+
+        def floor_run(stack=stack):
+            np.linalg.eigvals(stack)
+
+        def eig_only(stack=stack):
+            jax.block_until_ready(jaxinit.spectral_radius(stack))
+
+        eig_only()
+        medians = interleaved(
+            {"jaxinit": jaxinit_run, "floor": floor_run, "jaxinit_eig": eig_only}, repeats
+        )
+        compile_s = max(first - medians["jaxinit"], 0.0)
+        psy = psychrnn_time(K, N, max(1, repeats // 2), mask, tmp) if N <= 1024 else None
+        rows.append(
+            {
+                "K": K,
+                "N": N,
+                "psychrnn_s": psy,
+                "jaxinit_s": medians["jaxinit"],
+                "jaxinit_compile_s": compile_s,
+                "jaxinit_eig_s": medians["jaxinit_eig"],
+                "lapack_floor_s": medians["floor"],
+                "psychrnn_over_jaxinit": None if psy is None else psy / medians["jaxinit"],
+                "eig_over_floor": medians["jaxinit_eig"] / medians["floor"],
+                "jaxinit_over_floor": medians["jaxinit"] / medians["floor"],
+            }
+        )
+        print(f"  ensemble K={K} N={N}: {rows[-1]}", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- spectral radius
+
+
+def bench_radius(sizes, repeats):
+    import jax
+    import jax.numpy as jnp
+
+    import jaxinit
+    from jaxinit._src.krylov import krylov_spectral_radius
+
+    rows = []
+    for N in sizes:
+        rng = np.random.default_rng(N)
+        W = jnp.asarray(rng.standard_normal((N, N)) / np.sqrt(N), jnp.float32)
+        full = lambda W=W: jax.block_until_ready(jaxinit.spectral_radius(W))  # noqa: E731
+        kry = lambda W=W: jax.block_until_ready(krylov_spectral_radius(W))  # noqa: E731
+        t0 = time.perf_counter()
+        result = kry()
+        krylov_first = time.perf_counter() - t0
+        reference = float(full())
+        medians = interleaved({"eig": full, "krylov": kry}, repeats)
+        rows.append(
+            {
+                "N": N,
+                "eig_s": medians["eig"],
+                "krylov_s": medians["krylov"],
+                "krylov_compile_s": max(krylov_first - medians["krylov"], 0.0),
+                "eig_over_krylov": medians["eig"] / medians["krylov"],
+                "rel_error": abs(float(result.radius) - reference) / reference,
+                "matvecs": int(result.matvecs),
+                "fell_back": bool(result.fell_back),
+            }
+        )
+        print(f"  radius N={N}: {rows[-1]}", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- memory, import
+
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys
+    import jax, numpy as np, jaxinit
+    K, N = int(sys.argv[1]), int(sys.argv[2])
+    cfg = jaxinit.Config(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False)
+    rng = np.random.default_rng(0)
+    mask = (rng.random((N, N)) < 0.5).astype(np.float32)
+    small = jaxinit.ensemble(jaxinit.gaussian_spectral_radius, jax.random.key(1), 2,
+                             cfg.replace(N_rec=8), rec_connectivity=mask[:8, :8])
+    jax.block_until_ready(small)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    p = jaxinit.ensemble(jaxinit.gaussian_spectral_radius, jax.random.key(0), K, cfg,
+                         rec_connectivity=mask)
+    jax.block_until_ready(p)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    nbytes = sum(x.nbytes for x in jax.tree.leaves(p))
+    print(json.dumps({"K": K, "N": N, "params_bytes": nbytes, "peak_increase_bytes": peak - base}))
+    """
+)
+
+
+def bench_memory(K, N):
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(K), str(N)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["peak_over_params"] = row["peak_increase_bytes"] / row["params_bytes"]
+    print(f"  memory: {row}", flush=True)
+    return row
+
+
+def bench_import(repeats):
+    def once(module):
+        code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        return float(out.stdout.strip())
+
+    times = {"jax": [], "jaxinit": []}
+    for _ in range(repeats):
+        for module in times:
+            times[module].append(once(module))
+    row = {m: statistics.median(t) for m, t in times.items()}
+    row["jaxinit_over_jax"] = row["jaxinit"] / row["jax"]
+    print(f"  import: {row}", flush=True)
+    return row
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt(x, digits=3):
+    if x is None:
+        return "—"
+    return f"{x:.{digits}g}"
+
+
+def table(results) -> str:
+    lines = [
+        "| K | N | PsychRNN s | jaxinit s (compile s) | LAPACK floor s | PsychRNN ÷ jaxinit "
+        "| jaxinit eig ÷ floor |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results["ensembles"]:
+        lines.append(
+            f"| {r['K']} | {r['N']} | {fmt(r['psychrnn_s'])} | {fmt(r['jaxinit_s'])} "
+            f"({fmt(r['jaxinit_compile_s'], 2)}) | {fmt(r['lapack_floor_s'])} | "
+            f"{fmt(r['psychrnn_over_jaxinit'])} | {fmt(r['eig_over_floor'])} |"
+        )
+    lines += [
+        "",
+        "| N | eig s | krylov s (compile s) | eig ÷ krylov | rel. error | matvecs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results["radius"]:
+        lines.append(
+            f"| {r['N']} | {fmt(r['eig_s'])} | {fmt(r['krylov_s'])} "
+            f"({fmt(r['krylov_compile_s'], 2)}) | {fmt(r['eig_over_krylov'])} | "
+            f"{r['rel_error']:.1e} | {r['matvecs']} |"
+        )
+    m, i = results["memory"], results["import"]
+    peak_mib = m["peak_increase_bytes"] / 2**20
+    params_mib = m["params_bytes"] / 2**20
+    lines += [
+        "",
+        f"Memory, K={m['K']} N={m['N']} ensemble: peak increase {peak_mib:.1f} MiB vs Params "
+        f"{params_mib:.1f} MiB (ratio {m['peak_over_params']:.2f}).",
+        f"Import: jaxinit {i['jaxinit']:.2f} s vs jax {i['jax']:.2f} s "
+        f"(ratio {i['jaxinit_over_jax']:.2f}).",
+    ]
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    import jax
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "numpy": np.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small grid (smoke run)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        grid, sizes, mem, repeats = [(1, 64), (4, 64)], [256], (4, 64), 2
+    else:
+        grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1, 1024), (32, 1024)]
+        sizes, mem, repeats = [1024, 2048, 4096], (64, 512), args.repeats
+    t0 = time.perf_counter()
+    results = {"machine": machine()}
+    print("ensembles", flush=True)
+    results["ensembles"] = bench_ensembles(grid, repeats, out.parent)
+    print("spectral radius", flush=True)
+    results["radius"] = bench_radius(sizes, max(3, repeats - 2))
+    print("memory and import", flush=True)
+    results["memory"] = bench_memory(*mem)
+    results["import"] = bench_import(max(3, repeats))
+    results["seconds"] = time.perf_counter() - t0
+    out.write_text(json.dumps(results, indent=2))
+    print()
+    print(table(results))
+    print(
+        f"\n{results['machine']['cpus']} CPUs, {results['machine']['backend']}, "
+        f"jax {results['machine']['jax']}; {results['seconds']:.0f} s; JSON: {out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
