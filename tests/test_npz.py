@@ -938,3 +938,23 @@ def test_save_keeps_mode_and_writes_through_symlinks(tmp_path, net):
     jaxinit.save_npz(link, net.replace(b_out=net.b_out + 1))
     assert link.is_symlink()
     np.testing.assert_array_equal(jaxinit.load_npz(path).b_out, net.b_out + 1)
+
+
+def test_file_passes_the_development_branch_loading_steps(tmp_path):
+    """PsychRNN's development branch (not on PyPI, so not installable here) loads a
+    file as ``dict(np.load(path, allow_pickle=True))``, calls ``.item()`` on
+    ``dale_ratio`` when it is an array, and calls ``.item()`` on a
+    ``transfer_function`` entry when present, else warns and takes the model's
+    function (see ../shared/reference/psychrnn_initializations_source.txt).
+    Check those steps on a jaxinit file."""
+    cfg = jaxinit.Config(N_in=2, N_rec=6, N_out=1, dale_ratio=0.5)
+    params = jaxinit.gaussian_spectral_radius(jax.random.key(0), cfg)
+    path = jaxinit.save_npz(tmp_path / "net.npz", params)
+    with np.load(path, allow_pickle=True) as f:
+        loaded = dict(f)
+    assert isinstance(loaded["dale_ratio"], np.ndarray)
+    assert loaded["dale_ratio"].item() == 0.5
+    assert "transfer_function" not in loaded  # the branch then warns and uses the model's
+    eff = jaxinit.effective(params)
+    for name in ("W_in", "W_rec", "W_out"):
+        np.testing.assert_array_equal(loaded[name], np.asarray(getattr(eff, name)))
