@@ -4,4 +4,10 @@ import importlib.util
 
 # Doctest collection imports every module under jaxinit/; the optional
 # integrations need their extra installed.
-collect_ignore = [] if importlib.util.find_spec("tensorflow") else ["jaxinit/tf.py"]
+_OPTIONAL = {
+    "jaxinit/tf.py": "tensorflow",
+    "jaxinit/haiku.py": "haiku",
+    "jaxinit/nnx.py": "flax",
+    "jaxinit/plot.py": "matplotlib",
+}
+collect_ignore = [path for path, module in _OPTIONAL.items() if not importlib.util.find_spec(module)]
