@@ -10,4 +10,6 @@ _OPTIONAL = {
     "jaxinit/nnx.py": "flax",
     "jaxinit/plot.py": "matplotlib",
 }
-collect_ignore = [path for path, module in _OPTIONAL.items() if not importlib.util.find_spec(module)]
+collect_ignore = [
+    path for path, module in _OPTIONAL.items() if not importlib.util.find_spec(module)
+]
