@@ -22,6 +22,8 @@ from jaxinit._src.initializers import UnregulatedSpectrumWarning as UnregulatedS
 from jaxinit._src.initializers import alpha_identity as alpha_identity
 from jaxinit._src.initializers import gaussian_spectral_radius as gaussian_spectral_radius
 from jaxinit._src.initializers import weight_initializer as weight_initializer
+from jaxinit._src.krylov import KrylovResult as KrylovResult
+from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
 from jaxinit._src.npz import LegacyFileWarning as LegacyFileWarning
 from jaxinit._src.npz import NpzError as NpzError
 from jaxinit._src.npz import UnsafePickleError as UnsafePickleError
@@ -51,6 +53,7 @@ __all__ = [
     "TRANSFER_FUNCTIONS",
     "Config",
     "Effective",
+    "KrylovResult",
     "LegacyFileWarning",
     "NpzError",
     "Params",
@@ -71,6 +74,7 @@ __all__ = [
     "glorot_fan",
     "glorot_gauss",
     "glorot_unif",
+    "krylov_spectral_radius",
     "load_npz",
     "member",
     "member_key",

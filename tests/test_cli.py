@@ -171,3 +171,14 @@ def test_help_names_psychrnn_arguments(tmp_path):
         assert f"PsychRNN: {name}" in proc.stdout.replace("\n", " ").replace("  ", " ") or (
             name in proc.stdout
         )
+
+
+def test_plot_command(default_network):
+    folder, _ = default_network
+    proc = run("plot", "network.npz", "-o", "spectrum.png", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    proc = run("plot", "network.npz", "-o", "w.png", "--kind", "weights", cwd=folder)
+    assert proc.returncode == 0 and (folder / "w.png").stat().st_size > 1000
+    proc = run("plot", "absent.npz", "-o", "x.png", cwd=folder)
+    assert proc.returncode == 1 and "absent.npz" in proc.stderr

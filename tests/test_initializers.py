@@ -413,3 +413,22 @@ def test_overflowing_alpha_identity_is_an_error():
             Config(N_in=1, N_rec=2, N_out=1, spec_rad=3e38),
             W_rec=np.array([[1.0, 10.0], [0.0, 0.5]]),
         )
+
+
+@pytest.mark.parametrize("method", ["krylov", "auto"])
+def test_spectral_method_on_config(method):
+    cfg = Config(
+        N_in=2,
+        N_rec=520,
+        N_out=1,
+        dale_ratio=0.8,
+        spectral_radius_of="effective",
+        spec_rad=1.2,
+        spectral_method=method,
+    )
+    p = gaussian_spectral_radius(KEY, cfg)
+    assert numpy_radius(effective(p).W_rec) == pytest.approx(1.2, rel=1e-5)
+    exact = gaussian_spectral_radius(KEY, cfg.replace(spectral_method="eig"))
+    np.testing.assert_allclose(p.W_rec, exact.W_rec, rtol=2e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="spectral_method must be one of"):
+        cfg.replace(spectral_method="power")

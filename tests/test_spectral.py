@@ -105,3 +105,18 @@ def test_shape_errors():
         spectral_radius(jnp.ones((0, 0)))
     with pytest.raises(TypeError, match=r"W must be real, got dtype complex64"):
         spectral_radius(jnp.eye(2, dtype=jnp.complex64))
+
+
+def test_methods_agree_and_auto_picks_by_size():
+    W = np.random.default_rng(7).standard_normal((600, 600)).astype(np.float32) / np.sqrt(600)
+    full = float(spectral_radius(W))
+    assert float(spectral_radius(W, method="krylov")) == pytest.approx(full, rel=1e-5)
+    assert float(spectral_radius(W, method="auto")) == pytest.approx(full, rel=1e-5)
+    small = np.diag([3.0, -1.0]).astype(np.float32)
+    assert float(spectral_radius(small, method="auto")) == pytest.approx(3.0, rel=1e-6)
+    scaled = scale_spectral_radius(W, 1.3, method="krylov")
+    assert numpy_radius(scaled) == pytest.approx(1.3, rel=1e-5)
+    with pytest.raises(
+        ValueError, match=r"method must be one of \['auto', 'eig', 'krylov'\], got 'qr'"
+    ):
+        spectral_radius(W, method="qr")

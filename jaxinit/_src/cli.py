@@ -56,6 +56,13 @@ _OPTIONS = [
         "'effective' (default): the matrix the RNN uses gets spec_rad; 'raw': the raw W_rec "
         "does, as in PsychRNN",
     ),
+    (
+        "--spectral-method",
+        "spectral_method",
+        str,
+        "how the radius is measured: eig (full solve, default), krylov (certified Arnoldi, "
+        "fast for large N) or auto",
+    ),
     ("--alpha", "alpha", float, "diagonal of alpha_identity (PsychRNN: AlphaIdentity alpha)"),
     (
         "--transfer-function",
@@ -163,6 +170,23 @@ def _cmd_inspect(args) -> int:
     return 3 if report.problems else 0
 
 
+def _cmd_plot(args) -> int:
+    try:
+        from jaxinit.plot import plot_file
+    except ImportError as err:
+        print(f"jaxinit plot: {err} (pip install 'jaxinit[plot]')", file=sys.stderr)
+        return 2
+    from jaxinit._src.npz import NpzError
+
+    try:
+        path = plot_file(args.file, args.output, args.kind, spec_rad=args.spec_rad)
+    except (NpzError, OSError) as err:
+        print(f"jaxinit plot: invalid file: {err}", file=sys.stderr)
+        return 1
+    print(f"written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jaxinit",
@@ -220,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--reproduce", action="store_true", help="also regenerate a jaxinit file from its recipe"
     )
     inspect.set_defaults(run=_cmd_inspect)
+
+    plot = sub.add_parser(
+        "plot",
+        help="draw a network file's spectrum or weights to an image (extra 'plot')",
+        description="Draw the eigenvalues (raw and effective, with the target circle) or the "
+        "effective recurrent weights (E/I blocks, masked entries) of a jaxinit or PsychRNN "
+        ".npz file into an image; the format follows the suffix of -o.",
+    )
+    plot.add_argument("file", help="the .npz file")
+    plot.add_argument("-o", "--output", required=True, help="image to write, e.g. out.png")
+    plot.add_argument("--kind", choices=("spectrum", "weights"), default="spectrum")
+    plot.add_argument("--spec-rad", type=float, default=None, help="target radius to draw")
+    plot.set_defaults(run=_cmd_plot)
     return parser
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.params import PSYCHRNN_NAMES
 from jaxinit._src.schemes import SCHEMES
+from jaxinit._src.spectral import METHODS
 from jaxinit._src.transfer import transfer_function, transfer_function_name
 
 #: Names of the arrays an initializer accepts as ``**given`` (PsychRNN's keys).
@@ -52,6 +53,10 @@ class Config:
         ``"effective"`` scales so that the matrix the RNN really uses
         (``effective(params).W_rec``: masked, ``|.|`` and Dale signs) has
         exactly ``spec_rad``.
+      spectral_method: how the radius is measured for scaling: ``"eig"``
+        (full eigenvalue solve, default), ``"krylov"`` (restarted Arnoldi with
+        a residual certificate and a fall-back to ``eig``; much faster for
+        large ``N_rec``) or ``"auto"`` (``krylov`` from ``N_rec = 512`` up).
 
     Example:
       >>> cfg = Config(N_in=2, N_rec=50, N_out=1, dale_ratio=0.8)
@@ -75,6 +80,7 @@ class Config:
     transfer_function: str = "relu"
     dtype: str = "float32"
     spectral_radius_of: str = "raw"
+    spectral_method: str = "eig"
 
     def __post_init__(self):
         # Normalise to plain Python values so the config hashes and compares
@@ -116,6 +122,7 @@ class Config:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         put("dtype", dtype)
         checks.one_of("spectral_radius_of", self.spectral_radius_of, SPECTRAL_RADIUS_OF)
+        checks.one_of("spectral_method", self.spectral_method, METHODS)
         self._check_representable()
 
     def _check_representable(self):

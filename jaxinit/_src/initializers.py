@@ -23,7 +23,7 @@ from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
 from jaxinit._src.params import ARRAY_FIELDS, Params
 from jaxinit._src.schemes import draw
-from jaxinit._src.spectral import check_radius, spectral_radius
+from jaxinit._src.spectral import check_radius, resolve_method, spectral_radius
 
 _KEY_SLOTS = ("W_in", "W_rec", "W_out", "init_state")
 KINDS = ("weight_initializer", "gaussian_spectral_radius", "alpha_identity")
@@ -50,6 +50,7 @@ class Plan(NamedTuple):
     W_rec_scheme: str
     dtype: str
     spectral_radius_of: str
+    spectral_method: str
 
 
 def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
@@ -65,6 +66,7 @@ def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
         W_rec_scheme=config.W_rec_scheme,
         dtype=config.dtype,
         spectral_radius_of=config.spectral_radius_of,
+        spectral_method=resolve_method(config.spectral_method, config.N_rec),
     )
     scalars = {
         "spec_rad": np.asarray(config.spec_rad, config.dtype),
@@ -182,7 +184,7 @@ def build(plan: Plan, key, scalars: dict, given: dict):
             )
         else:
             measured = W
-        rho = spectral_radius(measured)
+        rho = spectral_radius(measured, method=plan.spectral_method)
         W = W * (scalars["spec_rad"] / rho)
     out["W_rec"] = W
     finite = jnp.stack([jnp.isfinite(out[name]).all() for name in ARRAY_FIELDS])
