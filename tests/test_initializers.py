@@ -432,3 +432,18 @@ def test_spectral_method_on_config(method):
     np.testing.assert_allclose(p.W_rec, exact.W_rec, rtol=2e-5, atol=1e-7)
     with pytest.raises(ValueError, match="spectral_method must be one of"):
         cfg.replace(spectral_method="power")
+
+
+def test_no_dense_dale_matmul_on_the_initialization_path():
+    # Dale signs are vectors: the only matrix products allowed are the
+    # mask-by-vector balance product (N x N times N), never N x N times N x N.
+    cfg = Config(
+        N_in=2, N_rec=16, N_out=1, dale_ratio=0.8, autapses=False, spectral_radius_of="effective"
+    )
+    mask = np.ones((16, 16), np.float32)
+    jaxpr = jax.make_jaxpr(lambda k: gaussian_spectral_radius(k, cfg, rec_connectivity=mask))(KEY)
+    text = str(jaxpr)
+    products = [line for line in text.splitlines() if "dot_general" in line]
+    assert all("f32[16,16]" not in line.split("=")[0] for line in products), products
+    eff = str(jax.make_jaxpr(effective)(gaussian_spectral_radius(KEY, cfg)))
+    assert "dot_general" not in eff
