@@ -10,17 +10,19 @@ Measured:
 * ensemble initialization, ``GaussianSpectralRadius`` with dale_ratio 0.8, a
   50% mask and no autapses, K networks of N units: PsychRNN 1.0.0 (a loop of
   its initializer, in a child process, when installed) vs ``jaxinit.ensemble``
-  vs the bare LAPACK floor (``np.linalg.eigvals`` in float32 on the same
-  stack of matrices);
+  with ``spectral_method="eig"`` and ``"auto"`` (the Krylov method from
+  N = 512) vs the bare LAPACK floor (``np.linalg.eigvals`` in float32 on the
+  same stack of matrices); slow cells get fewer repeats (at least 3);
 * the spectral radius alone for large N: full ``eigvals`` vs the Krylov
   method, with the relative error;
 * peak memory of an ensemble against the bytes of the returned Params, in a
-  child process (``ru_maxrss`` over the baseline after import and warm-up);
+  child process (the high-water mark of the resident set, reset after a
+  warm-up call, over the resident set before the call);
 * ``import jaxinit`` time against ``import jax``, in fresh interpreters.
 
 Options: ``--quick`` for a small grid (a smoke run), ``--repeats``, ``--out``.
-Runs on whatever JAX backend is present (the GPU script passes ``--gpu-table``
-to label rows).
+Runs on whatever JAX backend is present; ``benchmarks/gpu.sh`` runs it on an
+NVIDIA GPU (there the memory row reads the device allocator's peak).
 """
 
 from __future__ import annotations
@@ -106,6 +108,11 @@ def psychrnn_time(K, N, repeats, mask, tmp):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cell_repeats(seconds_per_round, repeats, budget=25.0):
+    """Repeats for one grid cell: ``repeats``, fewer (at least 3) if a round is slow."""
+    return max(3, min(repeats, int(budget / max(seconds_per_round, 1e-9))))
+
+
 def bench_ensembles(grid, repeats, tmp):
     import jax
 
@@ -114,24 +121,38 @@ def bench_ensembles(grid, repeats, tmp):
     rows = []
     for K, N in grid:
         mask = masks(N)
-        cfg = jaxinit.Config(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False, spec_rad=1.1)
         key = jax.random.key(0)
 
-        def jaxinit_run(cfg=cfg, key=key, K=K, mask=mask):
-            p = jaxinit.ensemble(
-                jaxinit.gaussian_spectral_radius, key, K, cfg, rec_connectivity=mask
+        def make(method, K=K, N=N, mask=mask, key=key):
+            cfg = jaxinit.Config(
+                N_in=2,
+                N_rec=N,
+                N_out=1,
+                dale_ratio=0.8,
+                autapses=False,
+                spec_rad=1.1,
+                spectral_method=method,
             )
-            jax.block_until_ready(p)
 
-        t0 = time.perf_counter()
-        jaxinit_run()
-        first = time.perf_counter() - t0
+            def run():
+                p = jaxinit.ensemble(
+                    jaxinit.gaussian_spectral_radius, key, K, cfg, rec_connectivity=mask
+                )
+                return jax.block_until_ready(p)
+
+            return run
+
+        fns = {"jaxinit": make("eig"), "jaxinit_auto": make("auto")}
+        compile_s = {}
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            first = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            fn()
+            compile_s[name] = max(first - (time.perf_counter() - t0), 0.0)
         # The floor: LAPACK eigenvalues alone, float32, on the same stack.
-        stack = np.asarray(
-            jaxinit.ensemble(
-                jaxinit.gaussian_spectral_radius, key, K, cfg, rec_connectivity=mask
-            ).W_rec
-        )
+        stack = np.asarray(fns["jaxinit"]().W_rec)
 
         def floor_run(stack=stack):
             np.linalg.eigvals(stack)
@@ -140,21 +161,29 @@ def bench_ensembles(grid, repeats, tmp):
             jax.block_until_ready(jaxinit.spectral_radius(stack))
 
         eig_only()
-        medians = interleaved(
-            {"jaxinit": jaxinit_run, "floor": floor_run, "jaxinit_eig": eig_only}, repeats
-        )
-        compile_s = max(first - medians["jaxinit"], 0.0)
-        psy = psychrnn_time(K, N, max(1, repeats // 2), mask, tmp) if N <= 1024 else None
+        fns.update({"floor": floor_run, "jaxinit_eig": eig_only})
+        t0 = time.perf_counter()
+        for fn in fns.values():
+            fn()
+        n = cell_repeats(time.perf_counter() - t0, repeats)
+        medians = interleaved(fns, n)
+        psy = psychrnn_time(K, N, max(1, n // 2), mask, tmp)
         rows.append(
             {
                 "K": K,
                 "N": N,
+                "repeats": n,
                 "psychrnn_s": psy,
                 "jaxinit_s": medians["jaxinit"],
-                "jaxinit_compile_s": compile_s,
+                "jaxinit_compile_s": compile_s["jaxinit"],
+                "jaxinit_auto_s": medians["jaxinit_auto"],
+                "jaxinit_auto_compile_s": compile_s["jaxinit_auto"],
                 "jaxinit_eig_s": medians["jaxinit_eig"],
                 "lapack_floor_s": medians["floor"],
                 "psychrnn_over_jaxinit": None if psy is None else psy / medians["jaxinit"],
+                "psychrnn_over_jaxinit_auto": (
+                    None if psy is None else psy / medians["jaxinit_auto"]
+                ),
                 "eig_over_floor": medians["jaxinit_eig"] / medians["floor"],
                 "jaxinit_over_floor": medians["jaxinit"] / medians["floor"],
             }
@@ -204,33 +233,59 @@ def bench_radius(sizes, repeats):
 
 MEMORY_SCRIPT = textwrap.dedent(
     """
-    import json, resource, sys
+    import gc, json, re, sys
     import jax, numpy as np, jaxinit
-    K, N = int(sys.argv[1]), int(sys.argv[2])
-    cfg = jaxinit.Config(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False)
+
+    def status(field):  # kiB
+        return int(re.search(field + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+
+    K, N, method = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    cfg = jaxinit.Config(N_in=2, N_rec=N, N_out=1, dale_ratio=0.8, autapses=False,
+                         spectral_method=method)
     rng = np.random.default_rng(0)
     mask = (rng.random((N, N)) < 0.5).astype(np.float32)
-    small = jaxinit.ensemble(jaxinit.gaussian_spectral_radius, jax.random.key(1), 2,
-                             cfg.replace(N_rec=8), rec_connectivity=mask[:8, :8])
-    jax.block_until_ready(small)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    p = jaxinit.ensemble(jaxinit.gaussian_spectral_radius, jax.random.key(0), K, cfg,
-                         rec_connectivity=mask)
-    jax.block_until_ready(p)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    np.fill_diagonal(mask, 0)
+
+    def run(seed):
+        return jaxinit.ensemble(jaxinit.gaussian_spectral_radius, jax.random.key(seed), K, cfg,
+                                rec_connectivity=mask)
+
+    jax.block_until_ready(run(1))  # compile and run once; its buffers are freed
+    gc.collect()
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        base = status("VmRSS") * 1024
+        with open("/proc/self/clear_refs", "w") as f:  # reset the high-water mark
+            f.write("5")
+        p = jax.block_until_ready(run(0))
+        peak = status("VmHWM") * 1024
+    else:  # the allocator's peak; the warm-up call of the same program had the same
+        base = device.memory_stats()["bytes_in_use"]
+        p = jax.block_until_ready(run(0))
+        peak = device.memory_stats()["peak_bytes_in_use"]
     nbytes = sum(x.nbytes for x in jax.tree.leaves(p))
-    print(json.dumps({"K": K, "N": N, "params_bytes": nbytes, "peak_increase_bytes": peak - base}))
+    print(json.dumps({"K": K, "N": N, "method": method, "params_bytes": nbytes,
+                      "peak_increase_bytes": peak - base}))
     """
 )
 
 
-def bench_memory(K, N):
+def bench_memory(K, N, method):
+    """Peak resident memory of one ensemble call over the bytes of its Params.
+
+    In a child process, after a first call of the same shape (compilation and
+    its allocations done), with the high-water mark reset; glibc is told to
+    serve every allocation of 64 KiB or more with mmap, so that freed buffers
+    leave the resident set and the peak counts only what this call holds.
+    """
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
     out = subprocess.run(
-        [sys.executable, "-c", MEMORY_SCRIPT, str(K), str(N)],
+        [sys.executable, "-c", MEMORY_SCRIPT, str(K), str(N), method],
         capture_output=True,
         text=True,
         timeout=900,
         check=True,
+        env=env,
     )
     row = json.loads(out.stdout.strip().splitlines()[-1])
     row["peak_over_params"] = row["peak_increase_bytes"] / row["params_bytes"]
@@ -267,15 +322,18 @@ def fmt(x, digits=3):
 
 def table(results) -> str:
     lines = [
-        "| K | N | PsychRNN s | jaxinit s (compile s) | LAPACK floor s | PsychRNN ÷ jaxinit "
+        "| K | N | PsychRNN s | jaxinit eig s (compile) | jaxinit auto s (compile) "
+        "| LAPACK floor s | PsychRNN ÷ jaxinit eig | PsychRNN ÷ jaxinit auto "
         "| jaxinit eig ÷ floor |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["ensembles"]:
         lines.append(
             f"| {r['K']} | {r['N']} | {fmt(r['psychrnn_s'])} | {fmt(r['jaxinit_s'])} "
-            f"({fmt(r['jaxinit_compile_s'], 2)}) | {fmt(r['lapack_floor_s'])} | "
-            f"{fmt(r['psychrnn_over_jaxinit'])} | {fmt(r['eig_over_floor'])} |"
+            f"({fmt(r['jaxinit_compile_s'], 2)}) | {fmt(r['jaxinit_auto_s'])} "
+            f"({fmt(r['jaxinit_auto_compile_s'], 2)}) | {fmt(r['lapack_floor_s'])} | "
+            f"{fmt(r['psychrnn_over_jaxinit'])} | {fmt(r['psychrnn_over_jaxinit_auto'])} | "
+            f"{fmt(r['eig_over_floor'])} |"
         )
     lines += [
         "",
@@ -288,16 +346,18 @@ def table(results) -> str:
             f"({fmt(r['krylov_compile_s'], 2)}) | {fmt(r['eig_over_krylov'])} | "
             f"{r['rel_error']:.1e} | {r['matvecs']} |"
         )
-    m, i = results["memory"], results["import"]
-    peak_mib = m["peak_increase_bytes"] / 2**20
-    params_mib = m["params_bytes"] / 2**20
-    lines += [
-        "",
-        f"Memory, K={m['K']} N={m['N']} ensemble: peak increase {peak_mib:.1f} MiB vs Params "
-        f"{params_mib:.1f} MiB (ratio {m['peak_over_params']:.2f}).",
+    lines.append("")
+    for m in results["memory"]:
+        lines.append(
+            f"Memory, K={m['K']} N={m['N']} ensemble, spectral_method={m['method']!r}: peak "
+            f"increase {m['peak_increase_bytes'] / 2**20:.1f} MiB vs Params "
+            f"{m['params_bytes'] / 2**20:.1f} MiB (ratio {m['peak_over_params']:.2f})."
+        )
+    i = results["import"]
+    lines.append(
         f"Import: jaxinit {i['jaxinit']:.2f} s vs jax {i['jax']:.2f} s "
-        f"(ratio {i['jaxinit_over_jax']:.2f}).",
-    ]
+        f"(ratio {i['jaxinit_over_jax']:.2f})."
+    )
     return "\n".join(lines)
 
 
@@ -327,7 +387,7 @@ def main(argv=None) -> int:
     if args.quick:
         grid, sizes, mem, repeats = [(1, 64), (4, 64)], [256], (4, 64), 2
     else:
-        grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1, 1024), (32, 1024)]
+        grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1, 1024), (4, 1024)]
         sizes, mem, repeats = [1024, 2048, 4096], (64, 512), args.repeats
     t0 = time.perf_counter()
     results = {"machine": machine()}
@@ -336,7 +396,7 @@ def main(argv=None) -> int:
     print("spectral radius", flush=True)
     results["radius"] = bench_radius(sizes, max(3, repeats - 2))
     print("memory and import", flush=True)
-    results["memory"] = bench_memory(*mem)
+    results["memory"] = [bench_memory(*mem, method) for method in ("eig", "auto")]
     results["import"] = bench_import(max(3, repeats))
     results["seconds"] = time.perf_counter() - t0
     out.write_text(json.dumps(results, indent=2))

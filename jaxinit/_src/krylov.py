@@ -5,7 +5,11 @@ O(N^3) time. The largest eigenvalue in modulus only needs products ``W @ v``:
 this module builds an orthonormal Krylov basis with Arnoldi, reads the
 eigenvalues of the small projected matrix (Ritz values), and restarts by
 keeping the Ritz vectors of the ``k`` largest Ritz values, the Krylov-Schur
-restart of Stewart (2001). The answer comes with a certificate: the residual
+restart of Stewart (2001). The first basis is looked at only at a few
+static sizes (:func:`check_sizes`); once it is a quarter full, the top Ritz
+pair is followed by inverse iteration (an LU of the small matrix) and LAPACK's
+QR algorithm runs once more only to confirm a converged pair is the largest.
+The answer comes with a certificate: the residual
 ``||W x - theta x||`` of the final Ritz pair, computed with one more explicit
 product (not taken from the recurrence), so a run that drifted cannot pass.
 
@@ -66,8 +70,38 @@ class _Options(NamedTuple):
 
 
 def default_basis_size(N: int) -> int:
-    """Default Krylov basis size ``m`` for an ``N x N`` matrix: ``min(N, 160)``."""
-    return min(N, 160)
+    """Default Krylov basis size ``m`` for an ``N x N`` matrix, about ``6.4 sqrt(N)``.
+
+    The outermost eigenvalues of a Gaussian (circular-law) matrix need a
+    basis of roughly 190, 270 and 320 vectors at N = 1024, 2048 and 4096
+    before their residual reaches 1e-5; a basis that holds them converges
+    without a restart, which would cost extra products. A multiple of 8, at
+    most ``N``.
+
+    Example:
+      >>> default_basis_size(1024), default_basis_size(4096), default_basis_size(10)
+      (208, 416, 10)
+    """
+    N = checks.positive_int("N", N)
+    return min(N, 8 * int(np.ceil(0.8 * np.sqrt(N))))
+
+
+def check_sizes(m: int) -> tuple:
+    """Basis sizes at which the first Arnoldi pass looks at its Ritz values.
+
+    A look costs an eigenvalue solve of the projected matrix, as much as
+    tens of products once the basis is large, so looks are spread out: 16,
+    32, 64, then steps of about a sixth of the size, and ``m`` last.
+
+    Example:
+      >>> check_sizes(296)
+      (16, 32, 64, 80, 96, 112, 136, 160, 192, 224, 264, 296)
+    """
+    sizes, c = [], 16
+    while c < m:
+        sizes.append(c)
+        c = 2 * c if c < 64 else c + 8 * int(np.ceil(c / 48))
+    return (*sizes, m)
 
 
 def auto_method(N: int) -> str:
@@ -110,10 +144,12 @@ def _options(N, m, k, max_matvecs) -> _Options:
     return _Options(m=m, k=k, max_matvecs=max_matvecs)
 
 
-def _arnoldi_step(W, j, V, H, tiny):
+def _arnoldi_step(W, j, V, H, tiny, rows):
     """Extend the basis: row ``j + 1`` of ``V`` and column ``j`` of ``H``.
 
-    Rows of ``V`` beyond ``j`` are zero, so projecting on all rows is exact.
+    Rows of ``V`` beyond ``j`` are zero, so projecting on the first ``rows``
+    rows (a static bound, ``rows > j + 1``) is exact and reads no more of
+    ``V`` than the current pass needs.
     Classical Gram-Schmidt with a second pass when the first one cancelled
     more than ~30% of the norm (Daniel-Gragg-Kaufman-Stewart criterion).
     A zero remainder (the basis spans an invariant subspace) leaves row
@@ -121,78 +157,83 @@ def _arnoldi_step(W, j, V, H, tiny):
     """
     w = W @ V[j]
     norm0 = jnp.linalg.norm(w)
-    h = V @ w
-    w = w - h @ V
+    Vr = V[:rows]
+    h = Vr @ w
+    w = w - h @ Vr
     norm1 = jnp.linalg.norm(w)
 
     def second_pass(w):
-        h2 = V @ w
-        return w - h2 @ V, h2
+        h2 = Vr @ w
+        return w - h2 @ Vr, h2
 
-    w, h2 = jax.lax.cond(
-        norm1 < 0.7071 * norm0, second_pass, lambda w: (w, jnp.zeros_like(h)), w
-    )
+    w, h2 = jax.lax.cond(norm1 < 0.7071 * norm0, second_pass, lambda w: (w, jnp.zeros_like(h)), w)
     h = h + h2
     beta = jnp.linalg.norm(w)
     breakdown = beta <= tiny * norm0
     beta = jnp.where(breakdown, jnp.zeros_like(beta), beta)
     v = jnp.where(breakdown, jnp.zeros_like(w), w / jnp.where(breakdown, 1, beta))
     V = V.at[j + 1].set(v)
-    H = H.at[:, j].set(h.at[j + 1].set(beta))
+    H = H.at[:rows, j].set(h.at[j + 1].set(beta))
     return V, H
 
 
-def _ritz(H, j, m):
-    """Ritz values of the size-``j`` decomposition, sorted by decreasing modulus.
-
-    The projected matrix is kept at its static size ``m`` with rows ``j`` and
-    beyond set to zero: its eigenvalues are those of the leading ``j x j``
-    block plus zeros, and its eigenvectors for non-zero eigenvalues vanish
-    below row ``j``. Returns the Ritz values, their unit vectors (rows from
-    ``j`` on zeroed) and residual estimates ``|b . y|``, with ``b`` row ``j``
-    of ``H`` (the coupling to the next basis vector).
-    """
-    live = jnp.arange(m) < j
-    T = jnp.where(live[:, None], H[:m, :m], jnp.zeros((), H.dtype))
+def _ritz_all(T):
+    """All Ritz values and unit Ritz vectors of ``T``, by decreasing modulus."""
     theta, Y = jnp.linalg.eig(T)
     order = jnp.argsort(-jnp.abs(theta), stable=True)
     theta, Y = theta[order], Y[:, order]
-    Y = jnp.where(live[:, None], Y, jnp.zeros((), Y.dtype))
     norms = jnp.linalg.norm(Y, axis=0)
-    Y = Y / jnp.where(norms > 0, norms, 1).astype(Y.dtype)[None, :]
-    theta0, y0 = _refine(T, theta[0], Y[:, 0])
-    theta, Y = theta.at[0].set(theta0), Y.at[:, 0].set(y0)
-    b = jax.lax.dynamic_index_in_dim(H, j, axis=0, keepdims=False)[:m]
-    est = jnp.abs(b.astype(Y.dtype) @ Y)
-    return theta, Y, est
+    return theta, Y / jnp.where(norms > 0, norms, 1).astype(Y.dtype)[None, :]
 
 
-def _refine(T, theta, y):
-    """One Newton step on the eigenpair ``(theta, y)`` of the small matrix ``T``.
+def _top_eigenvalue_of(T):
+    """Eigenvalue of largest modulus of ``T`` (LAPACK ``geev`` without vectors)."""
+    ev = jnp.linalg.eigvals(T)
+    return ev[jnp.argmax(jnp.abs(ev))]
 
-    In float32, LAPACK's ``geev`` on the projected matrix leaves eigenvalue
-    errors of a few 1e-6 (its backward error grows with the size); one Newton
-    step on ``T y = theta y, y* y = 1`` (a bordered linear solve) brings the
-    top Ritz value to ~1e-8. The step is kept only if it is finite, small, and
-    does not increase the residual ``||T y - theta y||``.
+
+def _pair_near(T, b, shift, start=None):
+    """Ritz pair of ``T`` nearest to ``shift``, and its residual estimate.
+
+    Three steps of inverse iteration with ``T - shift`` (one LU
+    factorization, much cheaper than LAPACK's QR algorithm on these
+    projected matrices) from ``start`` (a fixed vector by default), then the
+    Rayleigh quotient as the value. In float32, ``geev`` on the projected
+    matrix leaves eigenvalue errors of a few 1e-6 (its backward error grows
+    with the size); this value is accurate to about 1e-7. The estimate is
+    ``sqrt(||T y - theta y||^2 + |b . y|^2)``, the residual norm of the pair
+    in the full space (``b`` couples the basis to the next Arnoldi vector).
     """
-    m = T.shape[0]
-    Tc = T.astype(y.dtype)
-    r0 = Tc @ y - theta * y
-    M = jnp.zeros((m + 1, m + 1), y.dtype)
-    M = M.at[:m, :m].set(Tc - theta * jnp.eye(m, dtype=y.dtype))
-    M = M.at[:m, m].set(-y).at[m, :m].set(jnp.conj(y))
-    step = jnp.linalg.solve(M, jnp.concatenate([-r0, jnp.zeros((1,), y.dtype)]))
-    y1 = y + step[:m]
-    y1 = y1 / jnp.linalg.norm(y1).astype(y.dtype)
-    theta1 = theta + step[m]
-    r1 = Tc @ y1 - theta1 * y1
-    ok = (
-        jnp.all(jnp.isfinite(step))
-        & (jnp.abs(step[m]) <= 1e-3 * jnp.abs(theta))
-        & (jnp.linalg.norm(r1) <= jnp.linalg.norm(r0))
-    )
-    return jnp.where(ok, theta1, theta), jnp.where(ok, y1, y)
+    c = T.shape[0]
+    cdtype = jnp.result_type(T.dtype, jnp.complex64)
+    eps = jnp.finfo(T.dtype).eps
+    shift = shift.astype(cdtype)
+    Tc = T.astype(cdtype)
+    # Move the shift off the eigenvalue by a few ulps so that LU has no zero pivot.
+    nudge = 8 * eps * jnp.maximum(jnp.abs(shift), jnp.max(jnp.abs(T)))
+    lu, _, perm = jax.lax.linalg.lu(Tc - (shift + nudge * (1 + 1j)) * jnp.eye(c, dtype=cdtype))
+
+    def solve(x):
+        x = jax.lax.linalg.triangular_solve(
+            lu, x[perm][:, None], left_side=True, lower=True, unit_diagonal=True
+        )
+        x = jax.lax.linalg.triangular_solve(lu, x, left_side=True, lower=False)[:, 0]
+        return x / jnp.linalg.norm(x).astype(cdtype)
+
+    fixed = (1 + 0.5j * jnp.sin(jnp.arange(c))).astype(cdtype)
+    if start is not None:
+        fixed = jnp.where(jnp.any(start != 0), start.astype(cdtype), fixed)
+    fixed = fixed / jnp.linalg.norm(fixed).astype(cdtype)
+    y = solve(solve(solve(fixed)))
+    theta = jnp.vdot(y, Tc @ y)
+    ok = jnp.all(jnp.isfinite(y)) & jnp.isfinite(theta)
+    y, theta = jnp.where(ok, y, fixed), jnp.where(ok, theta, shift)
+    # A real eigenvalue picks up a rounding-level imaginary part here: drop it.
+    tiny_imag = jnp.abs(jnp.imag(theta)) <= 8 * eps * jnp.abs(theta)
+    theta = jnp.where(tiny_imag, jnp.real(theta).astype(cdtype), theta)
+    inner = jnp.linalg.norm(Tc @ y - theta * y)
+    est = jnp.sqrt(inner**2 + jnp.abs(b.astype(cdtype) @ y) ** 2)
+    return theta, y, est
 
 
 def _restart(V, H, theta, Y, m, k):
@@ -233,17 +274,36 @@ class _State(NamedTuple):
     y: jax.Array
 
 
+def _at_most_once(active, fn, x):
+    """``fn(x)`` where ``active(x)``, else ``x``, as a loop that runs zero or one time.
+
+    Under ``jax.vmap`` a batched ``while_loop`` runs while any member still
+    needs it, so a batch in which no member needs ``fn`` skips it
+    (``lax.cond`` would become a select and always pay for it). ``fn`` must
+    take everything it computes from out of ``x``, not from a closure: ``x``
+    passes through an optimization barrier with the loop flag, so that XLA
+    cannot hoist ``fn``'s work out of the loop as loop-invariant code (which
+    would run it unconditionally).
+    """
+
+    def body(c):
+        x, _ = jax.lax.optimization_barrier(c)
+        return fn(x), jnp.asarray(False)
+
+    x, _ = jax.lax.while_loop(lambda c: c[1] & active(c[0]), body, (x, jnp.asarray(True)))
+    return x
+
+
 def _core(W, v0, tol, opts: _Options):
     """Krylov-Schur on one matrix: (eigenvalue, relative residual, matvecs, restarts)."""
     N = W.shape[-1]
     m, k = opts.m, opts.k
-    step = m - k if k >= 1 else m
     dtype = W.dtype
     cdtype = jnp.result_type(dtype, jnp.complex64)
     tiny = jnp.asarray(8 * jnp.finfo(dtype).eps, dtype)
     V = jnp.zeros((m + 1, N), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
     H = jnp.zeros((m + 1, m), dtype)
-    state = _State(
+    s = _State(
         V=V,
         H=H,
         j=jnp.asarray(0, jnp.int32),
@@ -254,40 +314,69 @@ def _core(W, v0, tol, opts: _Options):
         y=jnp.zeros((m,), cdtype),
     )
 
-    def cond(s):
-        return ~s.done & (s.matvecs < opts.max_matvecs) & (s.j < m)
+    def active(s):
+        return ~s.done & (s.matvecs < opts.max_matvecs)
 
-    def body(s):
-        target = jnp.minimum(s.j + step, m)
+    def extend(s, start, stop, rows):
         V, H = jax.lax.fori_loop(
-            s.j, target, lambda j, vh: _arnoldi_step(W, j, *vh, tiny), (s.V, s.H)
+            start, stop, lambda j, vh: _arnoldi_step(W, j, *vh, tiny, rows), (s.V, s.H)
         )
-        matvecs = s.matvecs + (target - s.j)
-        theta, Y, est = _ritz(H, target, m)
-        # Stop a little below tol, so the explicit residual, with its own
-        # rounding errors, still passes.
-        done = est[0] <= 0.5 * tol * jnp.abs(theta[0])
-        restart = ~done & (matvecs < opts.max_matvecs) & (target == m)
-        if k >= 1:
-            V, H, j = jax.lax.cond(
-                restart,
-                lambda: _restart(V, H, theta, Y, m, k),
-                lambda: (V, H, target),
-            )
-        else:  # m <= 2 == N: the first cycle spans the whole space
-            j = target
-        return _State(
-            V=V,
-            H=H,
-            j=j,
-            matvecs=matvecs,
-            restarts=s.restarts + restart.astype(jnp.int32),
-            done=done,
-            theta=theta[0],
-            y=Y[:, 0],
+        return s._replace(
+            V=V, H=H, j=jnp.asarray(stop, jnp.int32), matvecs=s.matvecs + (stop - start)
         )
 
-    s = jax.lax.while_loop(cond, body, state)
+    def converged(pair):
+        # A little below tol, so that the explicit residual, with its own
+        # rounding errors, still passes.
+        theta, _, est = pair
+        return est <= 0.5 * tol * jnp.abs(theta)
+
+    def look(s, c, track):
+        # Top Ritz pair of the size-c decomposition. With `track`, follow
+        # the last one by inverse iteration (the basis grew, so its padded
+        # vector is a good start), and once it looks converged confirm with
+        # LAPACK that no other Ritz value is larger; else take LAPACK's
+        # largest eigenvalue as the shift (cheap while c is small).
+        T, b = s.H[:c, :c], s.H[c, :c]
+        if not track:
+            pair = _pair_near(T, b, _top_eigenvalue_of(T))
+        else:
+            pair = _pair_near(T, b, s.theta, s.y[:c])
+
+            def confirm(x):
+                pair, T, b = x
+                top = _top_eigenvalue_of(T)
+                larger = jnp.abs(top) > (1 + tol) * jnp.abs(pair[0])
+                other = _pair_near(T, b, top)
+                pair = jax.tree.map(lambda a, o: jnp.where(larger, o, a), pair, other)
+                return pair, T, b
+
+            pair, _, _ = _at_most_once(lambda x: converged(x[0]), confirm, (pair, T, b))
+        theta, y, _ = pair
+        y = jnp.zeros((m,), cdtype).at[:c].set(y)
+        return s._replace(theta=theta, y=y, done=converged(pair))
+
+    # First pass: one Arnoldi basis, looked at at static sizes (each look is
+    # an eigenvalue solve of exactly that size).
+    previous = 0
+    for c in check_sizes(m):
+        track = 4 * previous >= m
+
+        def stage(s, a=previous, c=c, track=track):
+            return look(extend(s, a, c, c + 1), c, track)
+
+        s = _at_most_once(active, stage, s)
+        previous = c
+
+    # Then thick restarts: keep the k largest Ritz vectors, refill to m, look.
+    def cycle(s):
+        theta, Y = _ritz_all(s.H[:m, :m])
+        V, H, kk = _restart(s.V, s.H, theta, Y, m, k)
+        s = s._replace(V=V, H=H, restarts=s.restarts + 1)
+        return look(extend(s, kk, m, m + 1), m, track=False)
+
+    if k >= 1:  # else m <= 2 == N: the first pass spans the whole space
+        s = jax.lax.while_loop(active, cycle, s)
     # Certificate: explicit residual of the final Ritz pair.
     x_re = jnp.real(s.y).astype(dtype) @ s.V[:m]
     x_im = jnp.imag(s.y).astype(dtype) @ s.V[:m]
@@ -327,6 +416,8 @@ def _finish(theta, residual, matvecs, restarts, tol, fell_back, full):
 @functools.partial(jax.jit, static_argnames=("opts",))
 def _krylov_batch(W, v0, tol, opts):
     """The Krylov part for a stack ``(B, N, N)``, without any fallback."""
+    if W.shape[0] == 1:  # vmap over one member costs ~25% more on the CPU
+        return tuple(x[None] for x in _core(W[0], v0, tol, opts))
     return jax.vmap(lambda w: _core(w, v0, tol, opts))(W)
 
 
@@ -336,19 +427,12 @@ _top_eigenvalue_batch = jax.jit(jax.vmap(_top_eigenvalue))
 def _traced_single(W, v0, tol, opts, fallback):
     """One matrix inside a caller's transformation; the fallback is in the graph.
 
-    The full solve sits in a ``while_loop`` that runs zero or one time: under
-    ``jax.vmap`` a batched loop runs while any member still needs it, so a
-    batch in which every member converged never pays for the full solve
-    (``lax.cond`` would become a select and always pay).
+    The full solve runs at most once (see ``_at_most_once``), so a batch in
+    which every member converged never pays for it.
     """
     theta, residual, matvecs, restarts = _core(W, v0, tol, opts)
     need = ~(residual <= tol) if fallback else jnp.asarray(False)
-
-    def body(c):
-        _, _ = c
-        return _top_eigenvalue(W), jnp.asarray(False)
-
-    full, _ = jax.lax.while_loop(lambda c: c[1], body, (theta, need))
+    full, _ = _at_most_once(lambda x: need, lambda x: (_top_eigenvalue(x[1]), x[1]), (theta, W))
     return _finish(theta, residual, matvecs, restarts, tol, need, full)
 
 
@@ -404,8 +488,9 @@ def krylov_spectral_radius(
     Args:
       W: real array of shape ``(..., N, N)``, finite.
       tol: relative residual to reach, in (0, 1).
-      m: basis size (default ``min(N, 160)``); larger needs fewer restarts
-        but more work per restart.
+      m: basis size (default :func:`default_basis_size`, about ``6.4
+        sqrt(N)``); larger needs fewer restarts but more memory and work per
+        restart.
       k: Ritz vectors kept at a restart, ``1 <= k <= m - 2`` (default
         ``3 * m // 4``).
       max_matvecs: budget of products with ``W`` before giving up (default
