@@ -566,3 +566,28 @@ def test_public_names():
     assert jaxinit.member is member
     assert jaxinit.member_key is member_key
     assert {"ensemble", "member", "member_key"} <= set(jaxinit.__all__)
+
+
+@pytest.mark.parametrize("method", ["eig", "krylov"])
+def test_members_made_in_chunks_equal_single_calls(monkeypatch, method):
+    # Large ensembles are made a few members at a time to bound peak memory;
+    # with a tiny budget these 5 members come in chunks of 2, 2 and 1.
+    from jaxinit._src import ensemble as ensemble_module
+
+    cfg = Config(N_in=2, N_rec=64, N_out=1, dale_ratio=0.8, spectral_method=method)
+    assert ensemble_module._chunk_size(5, 64 * 64 * 4) == 5
+    monkeypatch.setattr(ensemble_module, "CHUNK_BYTES", 2 * 8 * 64 * 64 * 4)
+    assert ensemble_module._chunk_size(5, 64 * 64 * 4) == 2
+    _program.cache_clear()
+    try:
+        chunked = ensemble(jaxinit.gaussian_spectral_radius, KEY, 5, cfg)
+    finally:
+        _program.cache_clear()
+    for i in range(5):
+        single = jaxinit.gaussian_spectral_radius(member_key(KEY, i), cfg)
+        for name in ("W_rec", "W_in", "W_out", "init_state", "rec_connectivity"):
+            got, want = np.asarray(getattr(chunked, name)[i]), np.asarray(getattr(single, name))
+            if method == "eig" or name != "W_rec":
+                np.testing.assert_array_equal(got, want)
+            else:  # batched products round differently from single ones
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

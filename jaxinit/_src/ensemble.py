@@ -360,6 +360,31 @@ def _prepare(kind: str, key, config: Config, shared: dict, stacked: dict):
 # --------------------------------------------------------------------------
 
 
+#: Bytes of temporaries one chunk of members may hold (see :func:`_chunk_size`).
+CHUNK_BYTES = 32 * 2**20
+
+
+def _member_bytes(plan) -> int:
+    """Bytes of one member's recurrent matrix in the plan's dtype."""
+    return plan.N_rec * plan.N_rec * jnp.dtype(plan.dtype).itemsize
+
+
+def _chunk_size(n: int, member_bytes: int | None) -> int:
+    """Members per chunk: all ``n`` unless their temporaries would pass CHUNK_BYTES.
+
+    Making one member holds about eight arrays the size of its recurrent
+    matrix at once (random bits, the balanced and scaled matrix, the
+    eigensolver's copy and workspace). User callables are not chunked.
+
+    Example:
+      >>> _chunk_size(64, 512 * 512 * 4), _chunk_size(32, 64 * 64 * 4)
+      (4, 32)
+    """
+    if member_bytes is None:
+        return n
+    return max(1, min(n, CHUNK_BYTES // (8 * member_bytes)))
+
+
 @functools.lru_cache(maxsize=128)
 def _program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
     """A jitted ``(key, indices, scalars, shared, stacked) -> (out, rho, finite)``.
@@ -386,7 +411,22 @@ def _program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
         finite = jnp.stack([jnp.isfinite(getattr(params, f)).all() for f in ARRAY_FIELDS])
         return params, jnp.asarray(jnp.nan, jnp.float32), finite
 
-    batched = jax.vmap(one, in_axes=(None, 0, None, None, 0))
+    vmapped = jax.vmap(one, in_axes=(None, 0, None, None, 0))
+
+    def batched(key, indices, scalars, shared, stacked):
+        # Members are made a chunk at a time (lax.map over vmapped chunks),
+        # so temporaries (random bits, the eigensolver's copies) exist for
+        # one chunk only and peak memory stays close to the returned arrays.
+        per_member = _member_bytes(static) if isinstance(target, str) else None
+        chunk = _chunk_size(indices.shape[0], per_member)
+        if chunk >= indices.shape[0]:
+            return vmapped(key, indices, scalars, shared, stacked)
+        return jax.lax.map(
+            lambda xs: one(key, xs[0], scalars, shared, xs[1]),
+            (indices, stacked),
+            batch_size=chunk,
+        )
+
     batched.__name__ = "jaxinit_ensemble"  # names the compiled module
     if mesh is None:
         return jax.jit(batched)

@@ -192,7 +192,7 @@ def _top_eigenvalue_of(T):
     return ev[jnp.argmax(jnp.abs(ev))]
 
 
-def _pair_near(T, b, shift, start=None):
+def _pair_near(T, b, shift, live, start=None):
     """Ritz pair of ``T`` nearest to ``shift``, and its residual estimate.
 
     Three steps of inverse iteration with ``T - shift`` (one LU
@@ -203,6 +203,8 @@ def _pair_near(T, b, shift, start=None):
     with the size); this value is accurate to about 1e-7. The estimate is
     ``sqrt(||T y - theta y||^2 + |b . y|^2)``, the residual norm of the pair
     in the full space (``b`` couples the basis to the next Arnoldi vector).
+    ``T`` may be padded with zero rows and columns where ``live`` is false;
+    the padding is decoupled from the rest and ``y`` is kept zero there.
     """
     c = T.shape[0]
     cdtype = jnp.result_type(T.dtype, jnp.complex64)
@@ -218,11 +220,13 @@ def _pair_near(T, b, shift, start=None):
             lu, x[perm][:, None], left_side=True, lower=True, unit_diagonal=True
         )
         x = jax.lax.linalg.triangular_solve(lu, x, left_side=True, lower=False)[:, 0]
+        x = jnp.where(live, x, 0)
         return x / jnp.linalg.norm(x).astype(cdtype)
 
     fixed = (1 + 0.5j * jnp.sin(jnp.arange(c))).astype(cdtype)
     if start is not None:
         fixed = jnp.where(jnp.any(start != 0), start.astype(cdtype), fixed)
+    fixed = jnp.where(live, fixed, 0)
     fixed = fixed / jnp.linalg.norm(fixed).astype(cdtype)
     y = solve(solve(solve(fixed)))
     theta = jnp.vdot(y, Tc @ y)
@@ -274,6 +278,22 @@ class _State(NamedTuple):
     y: jax.Array
 
 
+def _buckets(sizes, m):
+    """Indices into ``sizes`` that end the groups looked at at one static size.
+
+    The groups end at the first size of at least a quarter and a half of
+    ``m``, and at ``m``.
+
+    Example:
+      >>> _buckets((16, 32, 64, 80, 96, 112, 136, 160, 192, 224, 264, 296), 296)
+      (3, 7, 11)
+    """
+    ends = {len(sizes) - 1}
+    for fraction in (4, 2):
+        ends.add(next(i for i, c in enumerate(sizes) if fraction * c >= m))
+    return tuple(sorted(ends))
+
+
 def _at_most_once(active, fn, x):
     """``fn(x)`` where ``active(x)``, else ``x``, as a loop that runs zero or one time.
 
@@ -317,12 +337,12 @@ def _core(W, v0, tol, opts: _Options):
     def active(s):
         return ~s.done & (s.matvecs < opts.max_matvecs)
 
-    def extend(s, start, stop, rows):
+    def extend(s, stop, rows):
         V, H = jax.lax.fori_loop(
-            start, stop, lambda j, vh: _arnoldi_step(W, j, *vh, tiny, rows), (s.V, s.H)
+            s.j, stop, lambda j, vh: _arnoldi_step(W, j, *vh, tiny, rows), (s.V, s.H)
         )
         return s._replace(
-            V=V, H=H, j=jnp.asarray(stop, jnp.int32), matvecs=s.matvecs + (stop - start)
+            V=V, H=H, j=jnp.asarray(stop, jnp.int32), matvecs=s.matvecs + (stop - s.j)
         )
 
     def converged(pair):
@@ -331,49 +351,59 @@ def _core(W, v0, tol, opts: _Options):
         theta, _, est = pair
         return est <= 0.5 * tol * jnp.abs(theta)
 
-    def look(s, c, track):
-        # Top Ritz pair of the size-c decomposition. With `track`, follow
-        # the last one by inverse iteration (the basis grew, so its padded
-        # vector is a good start), and once it looks converged confirm with
-        # LAPACK that no other Ritz value is larger; else take LAPACK's
-        # largest eigenvalue as the shift (cheap while c is small).
-        T, b = s.H[:c, :c], s.H[c, :c]
+    def look(s, c, size, track):
+        # Top Ritz pair of the size-c decomposition, computed at the static
+        # size `size` >= c with zero padding. With `track`, follow the last
+        # pair by inverse iteration (the basis grew, so its padded vector is
+        # a good start), and once it looks converged confirm with LAPACK that
+        # no other Ritz value is larger; else take LAPACK's largest
+        # eigenvalue as the shift (cheap while `size` is small).
+        live = jnp.arange(size) < c
+        T = jnp.where(live[:, None] & live[None, :], s.H[:size, :size], 0)
+        b = jnp.where(live, jax.lax.dynamic_index_in_dim(s.H, c, 0, keepdims=False)[:size], 0)
         if not track:
-            pair = _pair_near(T, b, _top_eigenvalue_of(T))
+            pair = _pair_near(T, b, _top_eigenvalue_of(T), live)
         else:
-            pair = _pair_near(T, b, s.theta, s.y[:c])
+            pair = _pair_near(T, b, s.theta, live, s.y[:size])
 
             def confirm(x):
                 pair, T, b = x
                 top = _top_eigenvalue_of(T)
                 larger = jnp.abs(top) > (1 + tol) * jnp.abs(pair[0])
-                other = _pair_near(T, b, top)
+                other = _pair_near(T, b, top, live)
                 pair = jax.tree.map(lambda a, o: jnp.where(larger, o, a), pair, other)
                 return pair, T, b
 
             pair, _, _ = _at_most_once(lambda x: converged(x[0]), confirm, (pair, T, b))
         theta, y, _ = pair
-        y = jnp.zeros((m,), cdtype).at[:c].set(y)
+        y = jnp.zeros((m,), cdtype).at[:size].set(y)
         return s._replace(theta=theta, y=y, done=converged(pair))
 
-    # First pass: one Arnoldi basis, looked at at static sizes (each look is
-    # an eigenvalue solve of exactly that size).
-    previous = 0
-    for c in check_sizes(m):
-        track = 4 * previous >= m
+    # First pass: one Arnoldi basis, looked at at the sizes of check_sizes.
+    # Looks are computed at a few static sizes (up to a quarter, a half and
+    # all of the basis), one loop each, so the program stays small.
+    sizes = check_sizes(m)
+    targets = jnp.asarray(sizes, jnp.int32)
+    first = 0
+    for bucket, last in enumerate(_buckets(sizes, m)):
+        size = sizes[last]
 
-        def stage(s, a=previous, c=c, track=track):
-            return look(extend(s, a, c, c + 1), c, track)
+        def stage(c, size=size, track=bucket > 0):
+            i, s = c
+            s = look(extend(s, targets[i], size + 1), targets[i], size, track)
+            return i + 1, s
 
-        s = _at_most_once(active, stage, s)
-        previous = c
+        _, s = jax.lax.while_loop(
+            lambda c, last=last: (c[0] <= last) & active(c[1]), stage, (jnp.asarray(first), s)
+        )
+        first = last + 1
 
     # Then thick restarts: keep the k largest Ritz vectors, refill to m, look.
     def cycle(s):
         theta, Y = _ritz_all(s.H[:m, :m])
         V, H, kk = _restart(s.V, s.H, theta, Y, m, k)
-        s = s._replace(V=V, H=H, restarts=s.restarts + 1)
-        return look(extend(s, kk, m, m + 1), m, track=False)
+        s = s._replace(V=V, H=H, j=kk, restarts=s.restarts + 1)
+        return look(extend(s, m, m + 1), m, m, track=False)
 
     if k >= 1:  # else m <= 2 == N: the first pass spans the whole space
         s = jax.lax.while_loop(active, cycle, s)
