@@ -5,10 +5,12 @@ O(N^3) time. The largest eigenvalue in modulus only needs products ``W @ v``:
 this module builds an orthonormal Krylov basis with Arnoldi, reads the
 eigenvalues of the small projected matrix (Ritz values), and restarts by
 keeping the Ritz vectors of the ``k`` largest Ritz values, the Krylov-Schur
-restart of Stewart (2001). The first basis is looked at only at a few
-static sizes (:func:`check_sizes`); once it is a quarter full, the top Ritz
-pair is followed by inverse iteration (an LU of the small matrix) and LAPACK's
-QR algorithm runs once more only to confirm a converged pair is the largest.
+restart of Stewart (2001). The first basis is looked at only at the sizes
+of :func:`check_sizes`, each look padded to one of three static sizes (a
+quarter, a half and all of the basis) so the compiled program stays small;
+once the basis is a quarter full, the top Ritz pair is followed by inverse
+iteration (an LU of the small matrix) and LAPACK's QR algorithm runs once
+more only to confirm that a converged pair is the largest.
 The answer comes with a certificate: the residual
 ``||W x - theta x||`` of the final Ritz pair, computed with one more explicit
 product (not taken from the recurrence), so a run that drifted cannot pass.
