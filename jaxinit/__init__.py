@@ -3,12 +3,28 @@
 PsychRNN's ``psychrnn.backend.initializations`` (``WeightInitializer``,
 ``GaussianSpectralRadius``, ``AlphaIdentity``) re-done as pure functions of a
 PRNG key and a frozen :class:`Config`, returning a frozen :class:`Params`
-pytree. Importing jaxinit never imports TensorFlow, Flax or Haiku.
+pytree.
 
-TensorFlow, Keras and PsychRNN interop lives in the optional submodule
-``jaxinit.tf`` (``pip install 'jaxinit[tf]'``).
+Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
+``jax.nn.initializers.normal(stddev)`` builds an initializer):
+
+* ``jaxinit.gaussian_spectral_radius(key, config)`` and the other network
+  initializers make a whole network; ``jaxinit.schemes.glorot_gauss(key,
+  mask)`` draws one array.
+* ``jaxinit.initializers`` (JAX only, always available) builds
+  ``init(key, shape, dtype)`` kernel initializers for Flax and other JAX code.
+* ``jaxinit.tf``, ``jaxinit.plot``, ``jaxinit.haiku`` and ``jaxinit.nnx`` need
+  an optional extra; each is imported on first use (``jaxinit.tf`` works
+  after ``import jaxinit``), and a missing extra raises an ``ImportError``
+  naming it. ``import jaxinit`` never imports TensorFlow, Flax, Haiku or
+  matplotlib.
 """
 
+import importlib
+import importlib.util
+
+from jaxinit import initializers as initializers
+from jaxinit import schemes as schemes
 from jaxinit._src.config import Config as Config
 from jaxinit._src.dale import balance_dale_ratio as balance_dale_ratio
 from jaxinit._src.dale import dale_vectors as dale_vectors
@@ -18,28 +34,34 @@ from jaxinit._src.effective import effective as effective
 from jaxinit._src.ensemble import ensemble as ensemble
 from jaxinit._src.ensemble import member as member
 from jaxinit._src.ensemble import member_key as member_key
-from jaxinit._src.initializers import UnregulatedSpectrumWarning as UnregulatedSpectrumWarning
-from jaxinit._src.initializers import alpha_identity as alpha_identity
-from jaxinit._src.initializers import gaussian_spectral_radius as gaussian_spectral_radius
-from jaxinit._src.initializers import weight_initializer as weight_initializer
+from jaxinit._src.files import Inspection as Inspection
+from jaxinit._src.files import LegacyFileWarning as LegacyFileWarning
+from jaxinit._src.files import NpzError as NpzError
+from jaxinit._src.files import Provenance as Provenance
+from jaxinit._src.files import Reproduction as Reproduction
+from jaxinit._src.files import UnsafePickleError as UnsafePickleError
+from jaxinit._src.files import inspect_file as inspect_file
+from jaxinit._src.files import load_npz as load_npz
+from jaxinit._src.files import read_provenance as read_provenance
+from jaxinit._src.files import reproduce as reproduce
+from jaxinit._src.files import save_npz as save_npz
 from jaxinit._src.krylov import KrylovResult as KrylovResult
 from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
-from jaxinit._src.npz import LegacyFileWarning as LegacyFileWarning
-from jaxinit._src.npz import NpzError as NpzError
-from jaxinit._src.npz import UnsafePickleError as UnsafePickleError
-from jaxinit._src.npz import load_npz as load_npz
-from jaxinit._src.npz import save_npz as save_npz
+from jaxinit._src.names import INITIALIZER_NAMES as INITIALIZER_NAMES
+from jaxinit._src.names import LAYOUTS as LAYOUTS
+from jaxinit._src.names import WEIGHTS as WEIGHTS
+from jaxinit._src.names import InitializerName as InitializerName
+from jaxinit._src.names import Layout as Layout
+from jaxinit._src.names import SpectralMethod as SpectralMethod
+from jaxinit._src.names import Weights as Weights
+from jaxinit._src.network import NETWORK_INITIALIZERS as NETWORK_INITIALIZERS
+from jaxinit._src.network import UnregulatedSpectrumWarning as UnregulatedSpectrumWarning
+from jaxinit._src.network import alpha_identity as alpha_identity
+from jaxinit._src.network import gaussian_spectral_radius as gaussian_spectral_radius
+from jaxinit._src.network import weight_initializer as weight_initializer
 from jaxinit._src.params import Params as Params
-from jaxinit._src.provenance import Provenance as Provenance
-from jaxinit._src.provenance import Reproduction as Reproduction
-from jaxinit._src.provenance import read_provenance as read_provenance
-from jaxinit._src.provenance import reproduce as reproduce
+from jaxinit._src.recipe import Recipe as Recipe
 from jaxinit._src.schemes import SCHEMES as SCHEMES
-from jaxinit._src.schemes import const_gauss as const_gauss
-from jaxinit._src.schemes import const_unif as const_unif
-from jaxinit._src.schemes import glorot_fan as glorot_fan
-from jaxinit._src.schemes import glorot_gauss as glorot_gauss
-from jaxinit._src.schemes import glorot_unif as glorot_unif
 from jaxinit._src.spectral import scale_spectral_radius as scale_spectral_radius
 from jaxinit._src.spectral import spectral_radius as spectral_radius
 from jaxinit._src.summary import Summary as Summary
@@ -48,32 +70,77 @@ from jaxinit._src.transfer import TRANSFER_FUNCTIONS as TRANSFER_FUNCTIONS
 from jaxinit._src.transfer import transfer_function as transfer_function
 from jaxinit._src.version import __version__ as __version__
 
+#: Submodules that need an optional extra: name -> (extra, the package it needs).
+OPTIONAL_MODULES = {
+    "tf": ("tf", "tensorflow"),
+    "plot": ("plot", "matplotlib"),
+    "haiku": ("haiku", "haiku"),
+    "nnx": ("flax", "flax"),
+}
+
+# Names that moved in jaxinit 0.2; the old spelling works until 0.3.
+_MOVED = {name: f"jaxinit.schemes.{name}" for name in (
+    "const_unif", "const_gauss", "glorot_unif", "glorot_gauss", "glorot_fan"
+)}
+
+
+def __getattr__(name: str):
+    if name in OPTIONAL_MODULES:
+        extra, package = OPTIONAL_MODULES[name]
+        try:
+            return importlib.import_module(f"jaxinit.{name}")
+        except ImportError as err:
+            if importlib.util.find_spec(package) is not None:
+                raise
+            raise ImportError(
+                f"jaxinit.{name} needs {package}, which is not installed; install it with: "
+                f"pip install 'jaxinit[{extra}]'"
+            ) from err
+    if name in _MOVED:
+        from jaxinit._src import checks
+
+        checks.deprecated(f"jaxinit.{name}", _MOVED[name])
+        return getattr(schemes, name)
+    raise AttributeError(f"module 'jaxinit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *OPTIONAL_MODULES})
+
+
 __all__ = [
+    "INITIALIZER_NAMES",
+    "LAYOUTS",
+    "NETWORK_INITIALIZERS",
     "SCHEMES",
     "TRANSFER_FUNCTIONS",
+    "WEIGHTS",
     "Config",
     "Effective",
+    "InitializerName",
+    "Inspection",
     "KrylovResult",
+    "Layout",
     "LegacyFileWarning",
     "NpzError",
     "Params",
     "Provenance",
+    "Recipe",
     "Reproduction",
+    "SpectralMethod",
     "Summary",
     "UnregulatedSpectrumWarning",
     "UnsafePickleError",
+    "Weights",
     "__version__",
     "alpha_identity",
     "balance_dale_ratio",
-    "const_gauss",
-    "const_unif",
     "dale_vectors",
     "effective",
     "ensemble",
     "gaussian_spectral_radius",
-    "glorot_fan",
-    "glorot_gauss",
-    "glorot_unif",
+    "initializers",
+    "inspect_file",
     "krylov_spectral_radius",
     "load_npz",
     "member",
@@ -83,6 +150,7 @@ __all__ = [
     "reproduce",
     "save_npz",
     "scale_spectral_radius",
+    "schemes",
     "spectral_radius",
     "summarize",
     "transfer_function",

@@ -17,7 +17,7 @@ the same key and returns one array of its result.
   units (``N_rec`` read from ``shape``; ``N_in`` and ``N_out`` do not change
   ``W_rec``).
 * :func:`const_unif`, :func:`const_gauss`, :func:`glorot_unif` and
-  :func:`glorot_gauss` return :func:`jaxinit.const_unif` (...) drawn with the
+  :func:`glorot_gauss` return :func:`jaxinit.schemes.const_unif` (...) drawn with the
   same key over the connectivity mask, in PsychRNN's ``(out, in)`` shape.
 * :func:`from_params` returns one array of an existing :class:`~jaxinit.Params`.
 
@@ -84,13 +84,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import checks
-from jaxinit._src import initializers as _core
+from jaxinit._src import network as _core
 from jaxinit._src import schemes as _schemes
 from jaxinit._src.config import Config
 from jaxinit._src.dale import dale_diagonals, n_excitatory
 from jaxinit._src.effective import effective, effective_W_rec
 from jaxinit._src.given import _check_values, _convert
-from jaxinit._src.params import ARRAY_FIELDS, Params
+from jaxinit._src.names import ARRAY_FIELDS
+from jaxinit._src.params import Params
 
 __all__ = [
     "LAYOUTS",
@@ -552,9 +553,9 @@ def const_unif(
     weights: str = "effective",
     layout: str = "flax",
 ) -> KernelInitializer:
-    """Uniform values in ``[minval, maxval)`` (:func:`jaxinit.const_unif`).
+    """Uniform values in ``[minval, maxval)`` (:func:`jaxinit.schemes.const_unif`).
 
-    The raw kernel is ``jaxinit.const_unif(key, mask, minval=minval,
+    The raw kernel is ``jaxinit.schemes.const_unif(key, mask, minval=minval,
     maxval=maxval)`` for the mask in PsychRNN's layout (all ones without a
     mask), transposed for ``layout="flax"``.
 
@@ -597,7 +598,7 @@ def const_gauss(
     weights: str = "effective",
     layout: str = "flax",
 ) -> KernelInitializer:
-    """Standard normal values (:func:`jaxinit.const_gauss`).
+    """Standard normal values (:func:`jaxinit.schemes.const_gauss`).
 
     Args:
       {args}
@@ -629,7 +630,7 @@ def glorot_unif(
     weights: str = "effective",
     layout: str = "flax",
 ) -> KernelInitializer:
-    """Uniform values in ``±sqrt(6 / fan)``, PsychRNN's per-entry fan (:func:`jaxinit.glorot_unif`).
+    """Uniform values in ``±sqrt(6 / fan)``, PsychRNN's per-entry fan (:func:`jaxinit.schemes.glorot_unif`).
 
     Args:
       {args}
@@ -661,7 +662,7 @@ def glorot_gauss(
     weights: str = "effective",
     layout: str = "flax",
 ) -> KernelInitializer:
-    """Normal values with std ``sqrt(2 / fan)`` (:func:`jaxinit.glorot_gauss`).
+    """Normal values with std ``sqrt(2 / fan)`` (:func:`jaxinit.schemes.glorot_gauss`).
 
     PsychRNN's default scheme for ``W_in`` and ``W_out``.
 
@@ -672,7 +673,7 @@ def glorot_gauss(
       >>> import jax, jax.numpy as jnp, jaxinit
       >>> mask = jnp.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # (in, out) = (3, 2)
       >>> k = glorot_gauss(connectivity=mask)(jax.random.key(0), (3, 2))
-      >>> bool((k == jaxinit.glorot_gauss(jax.random.key(0), mask.T).T * mask).all())
+      >>> bool((k == jaxinit.schemes.glorot_gauss(jax.random.key(0), mask.T).T * mask).all())
       True
     """
     return _scheme(

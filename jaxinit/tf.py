@@ -71,8 +71,9 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
+from jaxinit._src.names import FIELD_OF, PSYCHRNN_NAMES, psychrnn_shapes
 from jaxinit._src.npz import psychrnn_dale_ratio, save_npz
-from jaxinit._src.params import FIELD_OF, PSYCHRNN_NAMES, Params, psychrnn_shapes
+from jaxinit._src.params import Params
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
 __all__ = [

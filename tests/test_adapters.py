@@ -134,9 +134,9 @@ def test_scheme_roles_apply_dale_like_effective():
     params = jaxinit.weight_initializer(
         KEY,
         cfg,
-        W_in=jaxinit.const_gauss(k_in, m_in),
-        W_rec=jaxinit.const_gauss(k_rec, m_rec),
-        W_out=jaxinit.const_gauss(k_out, m_out),
+        W_in=jaxinit.schemes.const_gauss(k_in, m_in),
+        W_rec=jaxinit.schemes.const_gauss(k_rec, m_rec),
+        W_out=jaxinit.schemes.const_gauss(k_out, m_out),
         input_connectivity=m_in,
         rec_connectivity=m_rec,
         output_connectivity=m_out,
@@ -152,7 +152,7 @@ def test_autapses_false_zeroes_diagonal_and_sets_fan():
     k = ji.glorot_gauss(role="recurrent", autapses=False)(KEY, (5, 5))
     assert (np.diag(k) == 0).all()
     mask = 1 - np.eye(5, dtype=np.float32)
-    np.testing.assert_array_equal(k, (jaxinit.glorot_gauss(KEY, mask) * mask).T)
+    np.testing.assert_array_equal(k, (jaxinit.schemes.glorot_gauss(KEY, mask) * mask).T)
 
 
 def test_from_params_gives_each_array():

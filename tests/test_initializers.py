@@ -149,11 +149,11 @@ def test_weight_initializer_uses_the_schemes():
     p = weight_initializer(KEY, cfg)
     k_in, k_rec, k_out, _ = jax.random.split(KEY, 4)
     np.testing.assert_array_equal(
-        p.W_in, jaxinit.const_unif(k_in, jnp.ones((12, 3)), minval=0.2, maxval=0.3)
+        p.W_in, jaxinit.schemes.const_unif(k_in, jnp.ones((12, 3)), minval=0.2, maxval=0.3)
     )
-    np.testing.assert_array_equal(p.W_rec, jaxinit.const_gauss(k_rec, jnp.ones((12, 12))))
+    np.testing.assert_array_equal(p.W_rec, jaxinit.schemes.const_gauss(k_rec, jnp.ones((12, 12))))
     np.testing.assert_array_equal(
-        p.W_out, jaxinit.const_unif(k_out, jnp.ones((2, 12)), minval=0.2, maxval=0.3)
+        p.W_out, jaxinit.schemes.const_unif(k_out, jnp.ones((2, 12)), minval=0.2, maxval=0.3)
     )
 
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import jaxinit
 from jaxinit._src import npz
-from jaxinit._src.params import ARRAY_FIELDS
+from jaxinit._src.names import ARRAY_FIELDS
 from tests.psychrnn_support import run_psychrnn
 
 RTOL, ATOL = 1e-6, 1e-7  # float32 rounding

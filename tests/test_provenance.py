@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import jaxinit
 from jaxinit._src import npz, provenance
-from jaxinit._src.params import ARRAY_FIELDS
+from jaxinit._src.names import ARRAY_FIELDS
 
 # The same configs as tests/test_npz.py, so the compiled initializers are shared.
 GSR = jaxinit.Config(N_in=3, N_rec=9, N_out=2, dale_ratio=0.7, autapses=False)

@@ -174,7 +174,7 @@ def test_scaling_the_drawn_matrix_matches_gaussian_spectral_radius(reference):
 
 def test_glorot_scales_match_psychrnn(reference):
     arrays, out = reference
-    fan = np.asarray(jaxinit.glorot_fan(arrays["m_rec"]), np.float64)
+    fan = np.asarray(jaxinit.schemes.glorot_fan(arrays["m_rec"]), np.float64)
     np.testing.assert_allclose(np.sqrt(2 / fan), out["glorot_gauss_std"], rtol=1e-6)
     np.testing.assert_allclose(np.sqrt(6 / fan), out["glorot_unif_limit"], rtol=1e-6)
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import jaxinit
-from jaxinit import const_gauss, const_unif, glorot_fan, glorot_gauss, glorot_unif
+from jaxinit.schemes import const_gauss, const_unif, glorot_fan, glorot_gauss, glorot_unif
 
 KEY = jax.random.key(2024)
 

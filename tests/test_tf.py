@@ -181,9 +181,9 @@ def test_graph_mode_get_variable(net, source):
 
 
 def test_names_are_psychrnns():
-    from jaxinit._src.config import GIVEN_NAMES
+    from jaxinit._src.names import PSYCHRNN_NAMES
 
-    assert set(NAMES) == set(GIVEN_NAMES) and len(NAMES) == 11
+    assert set(NAMES) == set(PSYCHRNN_NAMES) and len(NAMES) == 11
 
 
 def test_float64_params_export_exactly():

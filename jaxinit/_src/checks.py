@@ -15,6 +15,7 @@ Two kinds of check live here:
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,19 @@ def require(ok: Any, message: Callable[[], str], *, operands: tuple = ()) -> Non
         return
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(message(*(np.asarray(o) for o in operands)))
+
+
+def on_host(check: Callable[..., None], *operands) -> None:
+    """Run ``check(*numpy_operands)`` on the host when the program runs.
+
+    For checks on traced values that need more than one flag (an ensemble's
+    per-member results); ``check`` raises ``ValueError`` to fail the run.
+    """
+
+    def _callback(*values):
+        check(*(np.asarray(v) for v in values))
+
+    io_callback(_callback, None, *operands, ordered=False)
 
 
 def positive_int(name: str, value: Any) -> int:
@@ -115,3 +129,59 @@ def first_bad(values, good: Callable[[np.ndarray], np.ndarray]):
 def positive_finite(values: np.ndarray) -> np.ndarray:
     """Elementwise ``isfinite(values) & (values > 0)`` for numpy arrays."""
     return np.isfinite(values) & (values > 0)
+
+
+# ---------------------------------------------------------------------------
+# Validators and messages shared by several modules (one wording each).
+
+
+def dale_ratio(value: Any, name: str = "dale_ratio") -> float | None:
+    """``None`` (no Dale's law) or a float in [0, 1] (0: every unit inhibitory)."""
+    if value is None:
+        return None
+    ratio = finite_float(name, value)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1] or None, got {ratio!r}")
+    return ratio
+
+
+def x64_enabled(what: str) -> None:
+    """Raise ``ValueError`` unless 64-bit JAX is on; ``what`` needs float64."""
+    if not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{what} needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "
+            "first (or set JAX_ENABLE_X64=1)"
+        )
+
+
+def single_network(params: Any, name: str = "params") -> None:
+    """Raise ``ValueError`` when ``params`` is an ensemble (has leading axes)."""
+    shape = params.batch_shape
+    if shape:
+        raise ValueError(
+            f"{name} must be one network, got an ensemble of shape {shape}; "
+            "take one member with jaxinit.member(params, i)"
+        )
+
+
+def not_diagonal_message(name: str, entry: Any) -> str:
+    """The message for a Dale matrix with an entry off its diagonal."""
+    return f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry {entry!r}"
+
+
+def choice(name: str, value: Any, options, old: dict[str, str] | None = None) -> str:
+    """``value`` if it is one of ``options``; an old spelling in ``old`` is
+    mapped to its new one with a ``DeprecationWarning``."""
+    if old and isinstance(value, str) and value in old:
+        deprecated(f"{name}={value!r}", f"{name}={old[value]!r}", stacklevel=4)
+        return old[value]
+    return one_of(name, value, options)
+
+
+def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``old`` is deprecated in favour of ``new`` (removed in 0.3)."""
+    warnings.warn(
+        f"{old} is deprecated since jaxinit 0.2 and will be removed in 0.3; use {new}",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )

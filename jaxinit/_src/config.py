@@ -6,20 +6,22 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import jax
 import numpy as np
 
 from jaxinit._src import checks
-from jaxinit._src.params import PSYCHRNN_NAMES
-from jaxinit._src.schemes import SCHEMES
-from jaxinit._src.spectral import METHODS
+from jaxinit._src.names import (
+    DTYPES,
+    PSYCHRNN_NAMES,
+    SCHEME_NAMES,
+    SPECTRAL_METHODS,
+    SPECTRAL_RADIUS_OF,
+    DType,
+    SchemeName,
+    SpectralMethod,
+    SpectralRadiusOf,
+    TransferFunctionName,
+)
 from jaxinit._src.transfer import transfer_function, transfer_function_name
-
-#: Names of the arrays an initializer accepts as ``**given`` (PsychRNN's keys).
-GIVEN_NAMES = PSYCHRNN_NAMES
-
-DTYPES = ("float32", "float64")
-SPECTRAL_RADIUS_OF = ("raw", "effective")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,16 +73,16 @@ class Config:
     N_out: int
     autapses: bool = True
     dale_ratio: float | None = None
-    which_rand_init: str = "glorot_gauss"
-    which_rand_W_rec_init: str | None = None
+    which_rand_init: SchemeName = "glorot_gauss"
+    which_rand_W_rec_init: SchemeName | None = None
     init_minval: float = -0.1
     init_maxval: float = 0.1
     spec_rad: float = 1.1
     alpha: float | None = None
-    transfer_function: str = "relu"
-    dtype: str = "float32"
-    spectral_radius_of: str = "raw"
-    spectral_method: str = "eig"
+    transfer_function: TransferFunctionName = "relu"
+    dtype: DType = "float32"
+    spectral_radius_of: SpectralRadiusOf = "raw"
+    spectral_method: SpectralMethod = "eig"
 
     def __post_init__(self):
         # Normalise to plain Python values so the config hashes and compares
@@ -93,14 +95,10 @@ class Config:
         if not isinstance(self.autapses, (bool, np.bool_)):
             raise TypeError(f"autapses must be True or False, got {self.autapses!r}")
         put("autapses", bool(self.autapses))
-        if self.dale_ratio is not None:
-            ratio = checks.finite_float("dale_ratio", self.dale_ratio)
-            if not 0.0 <= ratio <= 1.0:
-                raise ValueError(f"dale_ratio must be in [0, 1] or None, got {ratio!r}")
-            put("dale_ratio", ratio)
-        checks.one_of("which_rand_init", self.which_rand_init, SCHEMES)
+        put("dale_ratio", checks.dale_ratio(self.dale_ratio))
+        checks.one_of("which_rand_init", self.which_rand_init, SCHEME_NAMES)
         if self.which_rand_W_rec_init is not None:
-            checks.one_of("which_rand_W_rec_init", self.which_rand_W_rec_init, SCHEMES)
+            checks.one_of("which_rand_W_rec_init", self.which_rand_W_rec_init, SCHEME_NAMES)
         lo = checks.finite_float("init_minval", self.init_minval)
         hi = checks.finite_float("init_maxval", self.init_maxval)
         if lo > hi:
@@ -122,15 +120,17 @@ class Config:
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         put("dtype", dtype)
         checks.one_of("spectral_radius_of", self.spectral_radius_of, SPECTRAL_RADIUS_OF)
-        checks.one_of("spectral_method", self.spectral_method, METHODS)
-        self._check_representable()
+        checks.one_of("spectral_method", self.spectral_method, SPECTRAL_METHODS)
+        self.check_representable()
 
-    def _check_representable(self):
-        if self.dtype == "float64" and not jax.config.jax_enable_x64:
-            raise ValueError(
-                "dtype='float64' needs 64-bit JAX: call "
-                "jax.config.update('jax_enable_x64', True) first (or set JAX_ENABLE_X64=1)"
-            )
+    def check_representable(self) -> None:
+        """Raise ``ValueError`` unless this config can be computed now.
+
+        ``dtype="float64"`` needs 64-bit JAX at the time of the call (not only
+        when the config was made), and the numbers must fit in ``dtype``.
+        """
+        if self.dtype == "float64":
+            checks.x64_enabled("dtype='float64'")
         big = float(np.finfo(self.dtype).max)
         for name in ("init_minval", "init_maxval", "spec_rad", "alpha"):
             value = getattr(self, name)
@@ -209,5 +209,5 @@ class Config:
             if name == "dtype" and value is None:
                 continue
             options[name] = value
-        given = {n: params[n] for n in GIVEN_NAMES if params.get(n) is not None}
+        given = {n: params[n] for n in PSYCHRNN_NAMES if params.get(n) is not None}
         return cls(**options), given

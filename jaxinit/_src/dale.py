@@ -14,13 +14,6 @@ import numpy as np
 from jaxinit._src import checks
 
 
-def _ratio(dale_ratio) -> float:
-    ratio = checks.finite_float("dale_ratio", dale_ratio)
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"dale_ratio must be in [0, 1] or None, got {ratio!r}")
-    return ratio
-
-
 def n_excitatory(N_rec: int, dale_ratio: float) -> int:
     """Number of excitatory units: ``int(dale_ratio * N_rec)``, as in PsychRNN.
 
@@ -31,7 +24,10 @@ def n_excitatory(N_rec: int, dale_ratio: float) -> int:
       >>> n_excitatory(10, 0.8)
       8
     """
-    return int(_ratio(dale_ratio) * checks.positive_int("N_rec", N_rec))
+    ratio = checks.dale_ratio(dale_ratio)
+    if ratio is None:
+        raise TypeError("dale_ratio must be a number in [0, 1] here, got None")
+    return int(ratio * checks.positive_int("N_rec", N_rec))
 
 
 def dale_vectors(N_rec: int, dale_ratio: float | None, dtype=jnp.float32):

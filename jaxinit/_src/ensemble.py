@@ -50,26 +50,26 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxinit._src import checks
-from jaxinit._src.config import GIVEN_NAMES, Config
+from jaxinit._src.config import Config
 from jaxinit._src.given import _MASKS, _check_values, _convert, expected_shape
-from jaxinit._src.initializers import (
-    alpha_identity,
+from jaxinit._src.names import ARRAY_FIELDS, PSYCHRNN_NAMES
+from jaxinit._src.network import (
+    NETWORK_INITIALIZERS,
+    Status,
     build,
     finish,
-    gaussian_spectral_radius,
+    no_recurrence_message,
+    non_finite_message,
     prepare,
-    weight_initializer,
+    radius_name,
 )
-from jaxinit._src.params import ARRAY_FIELDS, Params
+from jaxinit._src.params import Params
+from jaxinit._src.spectral import check_radius
 
 #: Member indices are folded into the key as 32-bit integers.
 MAX_MEMBERS = 2**31 - 1
 
-_KINDS = {
-    weight_initializer: "weight_initializer",
-    gaussian_spectral_radius: "gaussian_spectral_radius",
-    alpha_identity: "alpha_identity",
-}
+_KINDS = {fn: name for name, fn in NETWORK_INITIALIZERS.items()}
 
 
 # --------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def _split_given(config: Config, given: dict, m: int) -> tuple[dict, dict]:
                 "as host (numpy) arrays, the same in every process (each process then "
                 "uploads only the rows of its own members)"
             )
-        if value is None or name not in GIVEN_NAMES or isinstance(value, (str, bytes)):
+        if value is None or name not in PSYCHRNN_NAMES or isinstance(value, (str, bytes)):
             shared[name] = value  # prepare_given reports unknown names and bad types
             continue
         shape = tuple(np.shape(value))
@@ -387,10 +387,10 @@ def _chunk_size(n: int, member_bytes: int | None) -> int:
 
 @functools.lru_cache(maxsize=128)
 def _program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
-    """A jitted ``(key, indices, scalars, shared, stacked) -> (out, rho, finite)``.
+    """A jitted ``(key, indices, scalars, shared, stacked) -> (out, status)``.
 
     ``target`` is a jaxinit initializer name (``static`` is then its
-    :class:`~jaxinit._src.initializers.Plan` and ``out`` a dict of arrays) or
+    :class:`~jaxinit._src.network.Plan` and ``out`` a dict of arrays) or
     a user callable (``static`` is the config and ``out`` its ``Params``).
     ``impl`` is the PRNG implementation of a typed key, whose raw data is
     passed in, or None for a raw uint32 key. Every member folds its own index
@@ -409,7 +409,7 @@ def _program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
         if not isinstance(params, Params):
             raise TypeError(f"init_fn must return a jaxinit.Params, got {type(params).__name__}")
         finite = jnp.stack([jnp.isfinite(getattr(params, f)).all() for f in ARRAY_FIELDS])
-        return params, jnp.asarray(jnp.nan, jnp.float32), finite
+        return params, Status(jnp.asarray(jnp.nan, jnp.float32), finite, jnp.asarray(True))
 
     vmapped = jax.vmap(one, in_axes=(None, 0, None, None, 0))
 
@@ -474,54 +474,48 @@ def _local_blocks(array):
         yield start, np.asarray(shards[start].data)
 
 
-def _radius_message(which: str, member_id: int, value: float) -> str:
-    what = "could not be computed (eigvals returned NaN)" if np.isnan(value) else f"is {value!r}"
-    return (
-        f"member {member_id} of the ensemble: the spectral radius of {which} {what}; it must "
-        "be finite and positive to scale to a chosen radius"
-    )
+def _member_where(member_id: int) -> str:
+    return f" in member {member_id} of the ensemble"
 
 
-def _finite_message(member_id: int, flags, dtype: str) -> str:
-    bad = ", ".join(f for f, ok in zip(ARRAY_FIELDS, flags, strict=True) if not ok)
-    return (
-        f"member {member_id} of the ensemble: {bad} came out non-finite (overflow in {dtype}); "
-        "check the size of spec_rad, alpha and the given arrays"
-    )
+def _first_bad(ok: np.ndarray) -> int:
+    return int(np.argmin(ok))
 
 
-def _check_results(kind, config: Config, rho, finite, indices: np.ndarray) -> None:
-    which = "effective W_rec" if config.spectral_radius_of == "effective" else "W_rec"
-    dtype = config.dtype
-    check_rho = kind == "gaussian_spectral_radius"
-    if checks.is_traced(rho) or checks.is_traced(finite):
-
-        def radius_message(values):
-            pos = int(np.argmin(checks.positive_finite(values)))
-            return _radius_message(which, int(indices[pos]), values[pos].item())
-
-        def finite_message(flags):
-            pos = int(np.argmin(flags.all(axis=1)))
-            return _finite_message(int(indices[pos]), flags[pos], dtype)
-
-        if check_rho:
-            checks.require(jnp.isfinite(rho) & (rho > 0), radius_message, operands=(rho,))
-        checks.require(finite, finite_message, operands=(finite,))
-        return
-    # Concrete: read each local block once (n floats and n * 11 booleans, on
-    # the host); the networks themselves never leave their devices.
-    if check_rho:
-        for start, values in _local_blocks(rho):
-            ok = checks.positive_finite(values)
-            if not ok.all():
-                pos = int(np.argmin(ok))
-                member_id = int(indices[start + pos])
-                raise ValueError(_radius_message(which, member_id, values[pos].item()))
-    for start, flags in _local_blocks(finite):
-        ok = flags.all(axis=1)
+def _check_block(plan, config: Config, status, ids) -> None:
+    """Raise for the first bad member of one block of concrete results."""
+    rho, finite, recurrent = (np.asarray(x) for x in status)
+    if plan is not None and plan.kind == "gaussian_spectral_radius":
+        ok = checks.positive_finite(rho)
         if not ok.all():
-            pos = int(np.argmin(ok))
-            raise ValueError(_finite_message(int(indices[start + pos]), flags[pos], dtype))
+            pos = _first_bad(ok)
+            check_radius(rho[pos], radius_name(plan) + _member_where(int(ids[pos])))
+        if not recurrent.all():
+            pos = _first_bad(recurrent)
+            raise ValueError(no_recurrence_message(_member_where(int(ids[pos]))))
+    ok = finite.all(axis=1)
+    if not ok.all():
+        pos = _first_bad(ok)
+        raise ValueError(
+            non_finite_message(plan or config, finite[pos], _member_where(int(ids[pos])))
+        )
+
+
+def _check_results(plan, config: Config, status, indices: np.ndarray) -> None:
+    """The core's checks on every member, naming the first bad one.
+
+    Concrete results are read one local block at a time (a few numbers per
+    member, on the host); the networks themselves never leave their devices.
+    Traced results are checked in a host callback when the program runs.
+    """
+    if any(checks.is_traced(x) for x in status):
+
+        checks.on_host(lambda *values: _check_block(plan, config, values, indices), *status)
+        return
+    blocks = [dict(_local_blocks(x)) for x in status]
+    for start in blocks[0]:
+        values = [block[start] for block in blocks]
+        _check_block(plan, config, values, indices[start : start + len(values[0])])
 
 
 # --------------------------------------------------------------------------
@@ -645,7 +639,7 @@ def ensemble(
                 f"the {m} members made must split evenly over the {blocks} blocks of the "
                 f"sharding; choose n (or members) as a multiple of {blocks}"
             )
-    config._check_representable()
+    config.check_representable()
 
     traced = checks.is_traced(key) or any(checks.is_traced(v) for v in given.values())
     place = mesh is not None and not traced
@@ -681,6 +675,6 @@ def ensemble(
         program = _program.__wrapped__(target, static, impl, mesh, axes)
     else:
         program = _program(target, static, impl, mesh, axes)
-    out, rho, finite = program(key_data, index_array, scalars, shared, stacked)
-    _check_results(kind, config, rho, finite, indices)
+    out, status = program(key_data, index_array, scalars, shared, stacked)
+    _check_results(static if kind is not None else None, config, status, indices)
     return out if kind is None else finish(config, out)

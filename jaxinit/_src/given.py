@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import checks
-from jaxinit._src.config import GIVEN_NAMES, Config
-from jaxinit._src.params import psychrnn_shapes
+from jaxinit._src.config import Config
+from jaxinit._src.names import PSYCHRNN_NAMES, psychrnn_shapes
 
 _MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
 
@@ -90,10 +90,10 @@ def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, jnp.ndarra
     """
     out = {}
     for name, value in given.items():
-        if name not in GIVEN_NAMES:
+        if name not in PSYCHRNN_NAMES:
             raise TypeError(
                 f"unknown array {name!r}; the arrays an initializer accepts are "
-                f"{', '.join(GIVEN_NAMES)}"
+                f"{', '.join(PSYCHRNN_NAMES)}"
             )
         if value is None:
             continue

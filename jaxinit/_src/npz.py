@@ -58,7 +58,8 @@ import numpy as np
 
 from jaxinit._src import checks, provenance
 from jaxinit._src.effective import effective
-from jaxinit._src.params import ARRAY_FIELDS, PSYCHRNN_NAMES, Params, psychrnn_shapes
+from jaxinit._src.names import ARRAY_FIELDS, PSYCHRNN_NAMES, psychrnn_shapes
+from jaxinit._src.params import Params
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS, transfer_function_name
 
 FORMAT_NAME = "jaxinit.npz"

@@ -7,47 +7,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxinit._src.transfer import transfer_function as _transfer_function
-
-#: Array fields of :class:`Params`, in order.
-ARRAY_FIELDS = (
-    "W_in",
-    "W_rec",
-    "W_out",
-    "b_rec",
-    "b_out",
-    "init_state",
-    "input_connectivity",
-    "rec_connectivity",
-    "output_connectivity",
-    "dale_rec_diag",
-    "dale_out_diag",
-)
-
-
-#: PsychRNN's names of a network's arrays (its ``initializations`` and file keys).
-PSYCHRNN_NAMES = (*ARRAY_FIELDS[:9], "Dale_rec", "Dale_out")
-
-#: The :class:`Params` field that holds each PsychRNN array (Dale as diagonals).
-FIELD_OF = dict(zip(PSYCHRNN_NAMES, ARRAY_FIELDS, strict=True))
-
-
-def psychrnn_shapes(N_in: int, N_rec: int, N_out: int, *, dale_matrices: bool = True) -> dict:
-    """Shape of each PsychRNN array; ``Dale_*`` are (N_rec, N_rec) or (N_rec,)."""
-    dale = (N_rec, N_rec) if dale_matrices else (N_rec,)
-    return {
-        "W_in": (N_rec, N_in),
-        "W_rec": (N_rec, N_rec),
-        "W_out": (N_out, N_rec),
-        "b_rec": (N_rec,),
-        "b_out": (N_out,),
-        "init_state": (N_rec,),
-        "input_connectivity": (N_rec, N_in),
-        "rec_connectivity": (N_rec, N_rec),
-        "output_connectivity": (N_out, N_rec),
-        "Dale_rec": dale,
-        "Dale_out": dale,
-    }
+from jaxinit._src.names import ARRAY_FIELDS
+from jaxinit._src.transfer import transfer_function
 
 
 def _static(default=dataclasses.MISSING):
@@ -130,14 +91,34 @@ class Params:
     @property
     def transfer(self):
         """The JAX transfer function named by ``transfer_function``."""
-        return _transfer_function(self.transfer_function)
+        return transfer_function(self.transfer_function)
 
     def arrays(self) -> dict[str, jax.Array]:
         """The array fields as a dict (field name to array)."""
         return {name: getattr(self, name) for name in ARRAY_FIELDS}
 
     def replace(self, **changes) -> Params:
-        """A copy with some fields replaced (nothing is checked)."""
+        """A copy with some fields replaced.
+
+        A replaced array must have the shape of the array it replaces (a
+        ``ValueError`` names the field otherwise); its values are not checked.
+
+        Example:
+          >>> import jax, jax.numpy as jnp, jaxinit
+          >>> p = jaxinit.alpha_identity(
+          ...     jax.random.key(0), jaxinit.Config(N_in=1, N_rec=3, N_out=1, alpha=1.0))
+          >>> p.replace(b_rec=jnp.ones(3)).b_rec.tolist()
+          [1.0, 1.0, 1.0]
+        """
+        for name, value in changes.items():
+            if name not in ARRAY_FIELDS:
+                continue
+            old, new = getattr(self, name), getattr(value, "shape", None)
+            if new is None or tuple(new) != tuple(old.shape):
+                raise ValueError(
+                    f"{name} must keep its shape {tuple(old.shape)}, got "
+                    f"{type(value).__name__ if new is None else tuple(new)}"
+                )
         return dataclasses.replace(self, **changes)
 
     def __repr__(self) -> str:

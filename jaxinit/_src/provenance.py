@@ -27,8 +27,9 @@ import jax
 import numpy as np
 
 from jaxinit._src import checks
-from jaxinit._src.config import GIVEN_NAMES, Config
-from jaxinit._src.params import ARRAY_FIELDS, Params
+from jaxinit._src.config import Config
+from jaxinit._src.names import ARRAY_FIELDS, PSYCHRNN_NAMES
+from jaxinit._src.params import Params
 from jaxinit._src.version import __version__
 
 #: Names of the initializers a file can record (the public jaxinit functions).
@@ -64,7 +65,7 @@ def initializer_name(initializer: Any) -> str:
         if initializer in INITIALIZER_NAMES:
             return initializer
     else:
-        from jaxinit._src import initializers
+        from jaxinit._src import network as initializers
 
         for name in INITIALIZER_NAMES:
             if initializer is getattr(initializers, name):
@@ -76,7 +77,7 @@ def initializer_name(initializer: Any) -> str:
 
 
 def _initializer_function(name: str):
-    from jaxinit._src import initializers
+    from jaxinit._src import network as initializers
 
     return getattr(initializers, name)
 
@@ -110,10 +111,10 @@ def _check_given(given: Any) -> dict[str, np.ndarray]:
         raise TypeError(f"given must be a dict of arrays (name to array), got {given!r}")
     out = {}
     for name, value in given.items():
-        if name not in GIVEN_NAMES:
+        if name not in PSYCHRNN_NAMES:
             raise TypeError(
                 f"given has an unknown array name {name!r}; the arrays an initializer accepts "
-                f"are {', '.join(GIVEN_NAMES)}"
+                f"are {', '.join(PSYCHRNN_NAMES)}"
             )
         if value is None:
             continue
@@ -236,7 +237,7 @@ class Provenance:
                 "this file records no recipe; save it with jaxinit.save_npz(path, params, "
                 "initializer=..., key=..., config=...) to make it reproducible"
             )
-        from jaxinit._src.initializers import UnregulatedSpectrumWarning
+        from jaxinit._src.network import UnregulatedSpectrumWarning
 
         fn = _initializer_function(self.initializer)
         with warnings.catch_warnings():

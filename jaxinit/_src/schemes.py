@@ -14,6 +14,8 @@ it 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -112,7 +114,7 @@ def glorot_gauss(key, connectivity, *, dtype=None) -> jax.Array:
 
 
 #: Scheme names accepted by ``which_rand_init`` / ``which_rand_W_rec_init``.
-SCHEMES = {
+SCHEMES: dict[str, Callable[..., jax.Array]] = {
     "const_unif": const_unif,
     "const_gauss": const_gauss,
     "glorot_unif": glorot_unif,

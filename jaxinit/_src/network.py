@@ -1,4 +1,12 @@
-"""PsychRNN's three initializers as pure functions of a key and a config.
+"""PsychRNN's three network initializers as pure functions of a key and a config.
+
+The data flow of every initializer: :func:`prepare` checks the key, the
+config and the given arrays (eagerly, so errors name the argument), splits the
+config into a static :class:`Plan` and dynamic scalars; :func:`build` (jitted)
+draws the arrays, makes the masks and Dale signs, balances and scales
+``W_rec``; :func:`check_outputs` raises on a zero/NaN radius or a non-finite
+array; :func:`finish` wraps the arrays in :class:`~jaxinit.Params`.
+:mod:`jaxinit._src.ensemble` runs the same four steps over many members.
 
 Each initializer splits its key into four sub-keys, one per random array
 (``W_in``, ``W_rec``, ``W_out``, ``init_state`` in that order), so passing
@@ -21,12 +29,10 @@ from jaxinit._src.config import Config
 from jaxinit._src.dale import balance_factors, balance_weights, dale_diagonals
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
-from jaxinit._src.params import ARRAY_FIELDS, Params
+from jaxinit._src.names import ARRAY_FIELDS, INITIALIZER_NAMES, KEY_SLOTS
+from jaxinit._src.params import Params
 from jaxinit._src.schemes import draw
 from jaxinit._src.spectral import check_radius, resolve_method, spectral_radius
-
-_KEY_SLOTS = ("W_in", "W_rec", "W_out", "init_state")
-KINDS = ("weight_initializer", "gaussian_spectral_radius", "alpha_identity")
 
 
 class UnregulatedSpectrumWarning(UserWarning):
@@ -87,13 +93,21 @@ def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, di
 
     Returns ``(plan, scalars, given)`` ready for :func:`build`.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    checks.one_of("initializer", kind, INITIALIZER_NAMES)
     if not isinstance(config, Config):
         raise TypeError(f"config must be a jaxinit.Config, got {type(config).__name__}")
     checks.check_key(key)
-    config._check_representable()
+    config.check_representable()
     given = prepare_given(config, given)
+    if config.dale_ratio is None:
+        for name in ("dale_rec_diag", "dale_out_diag"):
+            if name in given:
+                matrix = "Dale_rec" if name == "dale_rec_diag" else "Dale_out"
+                raise ValueError(
+                    f"{matrix} was given but config.dale_ratio is None: Dale signs apply only "
+                    f"with Dale's law; set dale_ratio (the first int(dale_ratio * N_rec) units "
+                    f"are excitatory) or leave {matrix} out"
+                )
     if kind == "alpha_identity":
         if config.alpha is None:
             raise ValueError("alpha_identity needs config.alpha (the diagonal value), got None")
@@ -126,19 +140,10 @@ def _balance(plan: Plan, scalars, W, mask, mask_is_ones: bool):
     return W * balance_factors(None if mask_is_ones else mask, scalars["balance"])[None, :]
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def build(plan: Plan, key, scalars: dict, given: dict):
-    """The pure computation of one network: ``(arrays, rho, finite)``.
-
-    ``arrays`` maps every :data:`ARRAY_FIELDS` name to its array, ``rho`` is
-    the measured spectral radius (NaN unless ``gaussian_spectral_radius``) and
-    ``finite`` holds one flag per field. Nothing here raises on values: the
-    caller checks ``rho`` and ``finite`` (see :func:`finish`), which lets
-    ``jax.vmap`` and sharded callers check a whole batch at once.
-    """
-    dtype = plan.dtype
-    keys = dict(zip(_KEY_SLOTS, jax.random.split(key, len(_KEY_SLOTS)), strict=True))
-    n_in, n_rec, n_out = plan.N_in, plan.N_rec, plan.N_out
+def _masks_and_signs(plan: Plan, scalars, given: dict) -> tuple[dict, bool]:
+    """The three masks and the two Dale diagonals; also whether the recurrent
+    mask is known to be all ones (then no product with it is needed)."""
+    dtype, n_in, n_rec, n_out = plan.dtype, plan.N_in, plan.N_rec, plan.N_out
     out = {
         "input_connectivity": given.get("input_connectivity", jnp.ones((n_rec, n_in), dtype)),
         "rec_connectivity": given.get("rec_connectivity", jnp.ones((n_rec, n_rec), dtype)),
@@ -150,66 +155,133 @@ def build(plan: Plan, key, scalars: dict, given: dict):
     rec_diag, out_diag = dale_diagonals(n_rec, scalars.get("n_excitatory"), dtype)
     out["dale_rec_diag"] = given.get("dale_rec_diag", rec_diag)
     out["dale_out_diag"] = given.get("dale_out_diag", out_diag)
+    return out, mask_is_ones
+
+
+def _other_arrays(plan: Plan, scalars, keys: dict, given: dict, masks: dict) -> dict:
+    """``W_in``, ``W_out``, the biases and ``init_state`` (drawn unless given)."""
+    dtype, n_rec, n_out = plan.dtype, plan.N_rec, plan.N_out
+    out = {}
     for name, mask in (("W_in", "input_connectivity"), ("W_out", "output_connectivity")):
         if name in given:
             out[name] = given[name]
         else:
-            out[name] = _rand(plan, scalars, name, keys[name], out[mask])
+            out[name] = _rand(plan, scalars, name, keys[name], masks[mask])
     out["b_rec"] = given.get("b_rec", jnp.zeros((n_rec,), dtype))
     out["b_out"] = given.get("b_out", jnp.zeros((n_out,), dtype))
     if "init_state" in given:
         out["init_state"] = given["init_state"]
     else:
         out["init_state"] = 0.1 + 0.01 * jax.random.normal(keys["init_state"], (n_rec,), dtype)
+    return out
 
-    mask = out["rec_connectivity"]
+
+def _recurrent(plan: Plan, scalars, key, given: dict, masks: dict, mask_is_ones: bool):
+    """``(W_rec, rho)``: the recurrent weights of the initializer ``plan.kind``
+    and the radius they were scaled by (NaN when nothing was scaled)."""
+    dtype, n_rec = plan.dtype, plan.N_rec
+    mask = masks["rec_connectivity"]
     rho = jnp.asarray(jnp.nan, dtype)
     if plan.kind == "weight_initializer":
         if "W_rec" in given:
-            W = given["W_rec"]
-        else:
-            W = _rand(plan, scalars, "W_rec", keys["W_rec"], mask)
-    elif plan.kind == "alpha_identity":
+            return given["W_rec"], rho
+        return _rand(plan, scalars, "W_rec", key, mask), rho
+    if plan.kind == "alpha_identity":
         W = scalars["alpha"] * jnp.eye(n_rec, dtype=dtype)
-        W = _balance(plan, scalars, W, mask, mask_is_ones)
-    else:  # gaussian_spectral_radius
-        if "W_rec" in given:
-            W = given["W_rec"]
-        else:
-            W = jax.random.normal(keys["W_rec"], (n_rec, n_rec), dtype)
-        W = _balance(plan, scalars, W, mask, mask_is_ones)
-        if plan.spectral_radius_of == "effective":
-            measured = effective_W_rec(
-                W, None if mask_is_ones else mask, out["dale_rec_diag"], plan.dale
-            )
-        else:
-            measured = W
-        rho = spectral_radius(measured, method=plan.spectral_method)
-        W = W * (scalars["spec_rad"] / rho)
-    out["W_rec"] = W
+        return _balance(plan, scalars, W, mask, mask_is_ones), rho
+    W = given["W_rec"] if "W_rec" in given else jax.random.normal(key, (n_rec, n_rec), dtype)
+    W = _balance(plan, scalars, W, mask, mask_is_ones)
+    if plan.spectral_radius_of == "effective":
+        measured = effective_W_rec(
+            W, None if mask_is_ones else mask, masks["dale_rec_diag"], plan.dale
+        )
+    else:
+        measured = W
+    rho = spectral_radius(measured, method=plan.spectral_method)
+    return W * (scalars["spec_rad"] / rho), rho
+
+
+def _has_recurrence(plan: Plan, masks: dict, mask_is_ones: bool):
+    """False when the recurrent mask is zero or strictly triangular, so that
+    the effective ``W_rec`` is nilpotent (no recurrent dynamics) whatever the
+    weights. Checked in raw mode, where the effective matrix is not measured
+    (in effective mode its radius of 0 is refused anyway); O(N^2)."""
+    if mask_is_ones or plan.kind != "gaussian_spectral_radius":
+        return jnp.asarray(True)
+    mask = masks["rec_connectivity"] != 0
+    lower = jnp.tril(mask).any()  # entries on or below the diagonal
+    upper = jnp.triu(mask).any()
+    return lower & upper
+
+
+class Status(NamedTuple):
+    """What :func:`build` measured, checked by :func:`check_outputs`.
+
+    ``rho``: the radius ``W_rec`` was scaled by (NaN when nothing was
+    scaled). ``finite``: one flag per :data:`ARRAY_FIELDS` entry.
+    ``recurrent``: False when the mask leaves no recurrent dynamics.
+    Ensembles carry a leading member axis on each.
+    """
+
+    rho: jax.Array
+    finite: jax.Array
+    recurrent: jax.Array
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def build(plan: Plan, key, scalars: dict, given: dict):
+    """The pure computation of one network: ``(arrays, status)``.
+
+    ``arrays`` maps every :data:`ARRAY_FIELDS` name to its array; ``status``
+    is a :class:`Status`. Nothing here raises on values: the caller checks
+    ``status`` (see :func:`check_outputs`), which lets ``jax.vmap`` and
+    sharded callers check a whole batch at once.
+    """
+    keys = dict(zip(KEY_SLOTS, jax.random.split(key, len(KEY_SLOTS)), strict=True))
+    masks, mask_is_ones = _masks_and_signs(plan, scalars, given)
+    out = {**masks, **_other_arrays(plan, scalars, keys, given, masks)}
+    out["W_rec"], rho = _recurrent(plan, scalars, keys["W_rec"], given, masks, mask_is_ones)
     finite = jnp.stack([jnp.isfinite(out[name]).all() for name in ARRAY_FIELDS])
-    return {name: out[name] for name in ARRAY_FIELDS}, rho, finite
+    status = Status(rho, finite, _has_recurrence(plan, masks, mask_is_ones))
+    return {name: out[name] for name in ARRAY_FIELDS}, status
 
 
-def check_outputs(plan: Plan, rho, finite, *, where: str = "") -> None:
-    """Raise ``ValueError`` for a zero/NaN radius or a non-finite array.
+def radius_name(plan: Plan) -> str:
+    """The matrix whose radius ``gaussian_spectral_radius`` measures."""
+    return "effective W_rec" if plan.spectral_radius_of == "effective" else "W_rec"
 
-    ``rho`` and ``finite`` may carry leading (ensemble) axes; ``where`` is
-    added to the message (e.g. "in member 3").
+
+def non_finite_message(plan: Plan, flags, where: str = "") -> str:
+    """The message for arrays that came out non-finite (``flags``: one per field)."""
+    bad = [n for n, ok in zip(ARRAY_FIELDS, np.asarray(flags), strict=True) if not ok]
+    return (
+        f"{', '.join(bad)}{where} came out non-finite (overflow in {plan.dtype}); "
+        "check the size of spec_rad, alpha and the given arrays"
+    )
+
+
+def no_recurrence_message(where: str = "") -> str:
+    """The message for a recurrent mask that leaves no recurrent dynamics."""
+    return (
+        f"rec_connectivity{where} is zero or strictly triangular, so the effective W_rec "
+        "is nilpotent (spectral radius 0: no recurrent dynamics); give a mask with a cycle"
+    )
+
+
+def check_outputs(plan: Plan, status: Status, *, where: str = "") -> None:
+    """Raise ``ValueError`` for a zero/NaN radius, a mask without recurrence or
+    a non-finite array. ``where`` is added to the messages (e.g. "in member 3").
     """
     if plan.kind == "gaussian_spectral_radius":
-        which = "effective W_rec" if plan.spectral_radius_of == "effective" else "W_rec"
-        check_radius(rho, which + where)
-
-    def message(values):
-        values = np.asarray(values).reshape(-1, len(ARRAY_FIELDS))
-        bad = [n for n, ok in zip(ARRAY_FIELDS, values.all(axis=0), strict=True) if not ok]
-        return (
-            f"{', '.join(bad)}{where} came out non-finite (overflow in {plan.dtype}); "
-            "check the size of spec_rad, alpha and the given arrays"
-        )
-
-    checks.require(finite, message, operands=(finite,))
+        check_radius(status.rho, radius_name(plan) + where)
+        checks.require(status.recurrent, lambda: no_recurrence_message(where))
+    checks.require(
+        status.finite,
+        lambda f: non_finite_message(
+            plan, np.asarray(f).reshape(-1, len(ARRAY_FIELDS)).all(0), where
+        ),
+        operands=(status.finite,),
+    )
 
 
 def finish(config: Config, arrays: dict) -> Params:
@@ -221,8 +293,8 @@ def finish(config: Config, arrays: dict) -> Params:
 
 def _initialize(kind: str, key, config: Config, given: dict) -> Params:
     plan, scalars, given = prepare(kind, key, config, given)
-    arrays, rho, finite = build(plan, key, scalars, given)
-    check_outputs(plan, rho, finite)
+    arrays, status = build(plan, key, scalars, given)
+    check_outputs(plan, status)
     return finish(config, arrays)
 
 
@@ -291,3 +363,29 @@ def alpha_identity(key, config: Config, **given) -> Params:
       [0.5, 0.5, 0.5]
     """
     return _initialize("alpha_identity", key, config, given)
+
+
+#: The three network initializers by name (the names of :data:`INITIALIZER_NAMES`).
+NETWORK_INITIALIZERS = {
+    "weight_initializer": weight_initializer,
+    "gaussian_spectral_radius": gaussian_spectral_radius,
+    "alpha_identity": alpha_identity,
+}
+
+
+def initializer_name(initializer) -> str:
+    """The name of a network initializer given by name or as the function.
+
+    Example:
+      >>> initializer_name(alpha_identity), initializer_name("alpha_identity")
+      ('alpha_identity', 'alpha_identity')
+    """
+    if isinstance(initializer, str) and initializer in NETWORK_INITIALIZERS:
+        return initializer
+    for name, fn in NETWORK_INITIALIZERS.items():
+        if initializer is fn:
+            return name
+    raise ValueError(
+        f"initializer must be one of {list(INITIALIZER_NAMES)} (a name or the jaxinit "
+        f"function), got {initializer!r}"
+    )
