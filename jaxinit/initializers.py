@@ -89,7 +89,7 @@ from jaxinit._src import schemes as _schemes
 from jaxinit._src.config import Config
 from jaxinit._src.dale import dale_diagonals, n_excitatory
 from jaxinit._src.effective import effective, effective_W_rec
-from jaxinit._src.given import _check_values, _convert
+from jaxinit._src.given import check_values, convert_array
 from jaxinit._src.names import ARRAY_FIELDS
 from jaxinit._src.params import Params
 
@@ -249,14 +249,14 @@ def _mask(connectivity, layout: str, *, square: bool) -> np.ndarray | None:
             "connectivity must be a concrete array (numpy or jax), not a value traced "
             "inside jax.jit/vmap: build the initializer outside the transformation"
         )
-    mask = _convert("connectivity", connectivity, np.float32)
+    mask = convert_array("connectivity", connectivity, np.float32)
     if mask.ndim != 2:
         raise ValueError(f"connectivity must be a 2-D mask, got shape {tuple(mask.shape)}")
     if square and mask.shape[0] != mask.shape[1]:
         raise ValueError(
             f"connectivity of a recurrent kernel must be square, got shape {tuple(mask.shape)}"
         )
-    _check_values("connectivity", mask, (0, 1))
+    check_values("connectivity", mask, (0, 1))
     mask = np.array(mask.T if layout == "flax" else mask)
     mask.setflags(write=False)
     return mask

@@ -51,7 +51,7 @@ from jax.sharding import PartitionSpec as P
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.given import _MASKS, _check_values, _convert, expected_shape
+from jaxinit._src.given import DALE_FIELD, expected_shape, prepare_array
 from jaxinit._src.names import ARRAY_FIELDS, PSYCHRNN_NAMES
 from jaxinit._src.network import (
     NETWORK_INITIALIZERS,
@@ -293,43 +293,13 @@ def _split_given(config: Config, given: dict, m: int) -> tuple[dict, dict]:
 
 
 def _prepare_stacked(config: Config, stacked: dict, m: int) -> dict:
-    """``prepare_given`` for arrays with a leading member axis of ``m``.
+    """The core's ``prepare_array`` for arrays with a leading member axis of ``m``.
 
-    Like ``prepare_given``, concrete arrays are converted and checked with
-    numpy on the host (so per-member arrays are checked before any device
-    holds them) and traced ones with jax.
+    Concrete arrays are converted and checked with numpy on the host (so
+    per-member arrays are checked before any device holds them) and traced
+    ones with jax.
     """
-    out = {}
-    for name, value in stacked.items():
-        array = _convert(name, value, config.dtype)
-        xp = jnp if checks.is_traced(array) else np
-        shape = (m, *expected_shape(config, name))
-        if name == "init_state" and array.shape == (m, 1, config.N_rec):
-            array = array.reshape(shape)
-        if array.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {tuple(array.shape)}")
-        if name in _MASKS:
-            _check_values(name, array, (0, 1))
-        elif name in ("Dale_rec", "Dale_out"):
-            _check_values(name, array)
-            diag = xp.diagonal(array, axis1=-2, axis2=-1)
-            off = array * (1 - xp.eye(config.N_rec, dtype=array.dtype))[None]
-            checks.require(
-                (off == 0).all(),
-                lambda o, name=name: (
-                    f"{name} must be a diagonal matrix in every member, got "
-                    f"a non-zero off-diagonal entry {checks.first_bad(o, lambda v: v == 0)!r}"
-                ),
-                operands=(off,),
-            )
-            allowed = (-1, 1) if name == "Dale_rec" else (0, 1)
-            _check_values(name + " diagonal", diag, allowed)
-            out["dale_rec_diag" if name == "Dale_rec" else "dale_out_diag"] = diag
-            continue
-        else:
-            _check_values(name, array)
-        out[name] = array
-    return out
+    return dict(prepare_array(config, name, value, members=m) for name, value in stacked.items())
 
 
 def _placeholder(config: Config, name: str) -> np.ndarray:
@@ -351,7 +321,7 @@ def _prepare(kind: str, key, config: Config, shared: dict, stacked: dict):
     stand_ins = {name: _placeholder(config, name) for name in stacked}
     plan, scalars, prepared = prepare(kind, key, config, {**shared, **stand_ins})
     for name in stacked:
-        prepared.pop({"Dale_rec": "dale_rec_diag", "Dale_out": "dale_out_diag"}.get(name, name))
+        prepared.pop(DALE_FIELD.get(name, name))
     return plan, scalars, prepared
 
 

@@ -1,4 +1,10 @@
-"""Checking and converting the arrays a user passes to an initializer."""
+"""Checking and converting the arrays a user passes to an initializer.
+
+One function, :func:`prepare_array`, checks and converts one array; it
+serves single networks (:func:`prepare_given`) and ensembles, whose
+per-member arrays carry a leading member axis (``members=m``), so both give
+the same messages.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.names import PSYCHRNN_NAMES, psychrnn_shapes
+from jaxinit._src.names import MASK_NAMES, PSYCHRNN_NAMES, psychrnn_shapes
 
-_MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
+#: The allowed values of each Dale diagonal.
+DALE_VALUES = {"Dale_rec": (-1, 1), "Dale_out": (0, 1)}
+
+#: The :class:`~jaxinit.Params` field that holds each Dale diagonal.
+DALE_FIELD = {"Dale_rec": "dale_rec_diag", "Dale_out": "dale_out_diag"}
 
 
 def expected_shape(config: Config, name: str) -> tuple[int, ...]:
@@ -19,8 +29,16 @@ def expected_shape(config: Config, name: str) -> tuple[int, ...]:
     return psychrnn_shapes(config.N_in, config.N_rec, config.N_out)[name]
 
 
-def _convert(name: str, value: Any, dtype):
-    """``value`` as an array of ``dtype``: numpy when concrete, jax when traced."""
+def convert_array(name: str, value: Any, dtype) -> Any:
+    """``value`` as an array of ``dtype``: numpy when concrete, jax when traced.
+
+    Raises ``TypeError`` naming ``name`` for strings, ``None``, objects that
+    are not arrays of real numbers, and complex arrays.
+
+    Example:
+      >>> convert_array("W_rec", [[1, 2], [3, 4]], "float32").dtype
+      dtype('float32')
+    """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {value!r}")
     xp = jnp if checks.is_traced(value) else np
@@ -41,8 +59,17 @@ def _xp(array):
     return jnp if checks.is_traced(array) else np
 
 
-def _check_values(name, array, allowed=None):
-    """Finite, and (for masks and Dale diagonals) within ``allowed``."""
+def check_values(name: str, array, allowed=None) -> None:
+    """Raise ``ValueError`` unless ``array`` is finite (and holds only ``allowed``).
+
+    Concrete arrays are checked at once; traced ones when the program runs.
+
+    Example:
+      >>> check_values("rec_connectivity", np.array([0.0, 2.0]), (0, 1))
+      Traceback (most recent call last):
+      ...
+      ValueError: rec_connectivity must hold only (0, 1), got 2.0
+    """
     xp = _xp(array)
     checks.require(
         xp.isfinite(array).all(),
@@ -60,60 +87,69 @@ def _check_values(name, array, allowed=None):
         )
 
 
-def _dale_diagonal(name, matrix, allowed):
+def dale_diagonal(name: str, matrix) -> Any:
+    """The diagonal of a Dale matrix (``(..., N, N)``), after checking that it
+    is diagonal and holds the allowed values (+1/-1 for ``Dale_rec``, 1/0 for
+    ``Dale_out``)."""
     xp = _xp(matrix)
-    diag = xp.diagonal(matrix)
-    off = matrix - xp.diag(diag)
+    n = matrix.shape[-1]
+    off = matrix * (1 - xp.eye(n, dtype=matrix.dtype))
     checks.require(
         (off == 0).all(),
-        lambda m: (
-            f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry "
-            f"{checks.first_bad(m, lambda v: v == 0)!r}"
-        ),
+        lambda m: checks.not_diagonal_message(name, checks.first_bad(m, lambda v: v == 0)),
         operands=(off,),
     )
-    _check_values(name + " diagonal", diag, allowed)
+    diag = xp.diagonal(matrix, axis1=-2, axis2=-1)
+    check_values(name + " diagonal", diag, DALE_VALUES[name])
     return diag
 
 
-def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, jnp.ndarray]:
+def prepare_array(config: Config, name: str, value: Any, members: int | None = None):
+    """``(field, array)``: one given array checked and converted.
+
+    ``members=m`` expects a leading member axis of length ``m`` (an
+    ensemble's per-member array). ``init_state`` may also have PsychRNN's
+    file shape ``(1, N_rec)`` (``(m, 1, N_rec)`` per member). Dale matrices
+    come back as their diagonals, under the :class:`~jaxinit.Params` field
+    names ``dale_rec_diag``/``dale_out_diag``.
+    """
+    array = convert_array(name, value, config.dtype)
+    lead = () if members is None else (members,)
+    shape = (*lead, *expected_shape(config, name))
+    if name == "init_state" and array.shape == (*lead, 1, config.N_rec):
+        array = array.reshape(shape)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(array.shape)}")
+    if name in DALE_FIELD:
+        check_values(name, array)
+        return DALE_FIELD[name], dale_diagonal(name, array)
+    check_values(name, array, (0, 1) if name in MASK_NAMES else None)
+    return name, array
+
+
+def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, Any]:
     """Check the ``**given`` arrays against ``config`` and convert them.
 
     Unknown names raise ``TypeError``; wrong shapes, non-finite values, masks
     that are not 0/1 and Dale matrices that are not diagonal (or hold other
     values than +1/-1 for ``Dale_rec`` and 1/0 for ``Dale_out``) raise
-    ``ValueError``. ``None`` means "not given". ``init_state`` may have shape
-    ``(N_rec,)`` or ``(1, N_rec)`` (as in PsychRNN files). The returned dict
-    holds new arrays in ``config.dtype``; the caller's arrays are not touched.
-    ``Dale_rec``/``Dale_out`` come back as their diagonals, under the names
-    ``dale_rec_diag``/``dale_out_diag``.
+    ``ValueError``. ``None`` means "not given". The returned dict holds new
+    arrays in ``config.dtype``; the caller's arrays are not touched.
     """
     out = {}
     for name, value in given.items():
-        if name not in PSYCHRNN_NAMES:
-            raise TypeError(
-                f"unknown array {name!r}; the arrays an initializer accepts are "
-                f"{', '.join(PSYCHRNN_NAMES)}"
-            )
+        check_name(name)
         if value is None:
             continue
-        array = _convert(name, value, config.dtype)
-        shape = expected_shape(config, name)
-        if name == "init_state" and array.shape == (1, config.N_rec):
-            array = array.reshape(shape)
-        if array.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {tuple(array.shape)}")
-        if name in _MASKS:
-            _check_values(name, array, (0, 1))
-        elif name == "Dale_rec":
-            _check_values(name, array)
-            out["dale_rec_diag"] = _dale_diagonal(name, array, (-1, 1))
-            continue
-        elif name == "Dale_out":
-            _check_values(name, array)
-            out["dale_out_diag"] = _dale_diagonal(name, array, (0, 1))
-            continue
-        else:
-            _check_values(name, array)
-        out[name] = array
+        field, array = prepare_array(config, name, value)
+        out[field] = array
     return out
+
+
+def check_name(name: str) -> None:
+    """Raise ``TypeError`` unless ``name`` is one of PsychRNN's array names."""
+    if name not in PSYCHRNN_NAMES:
+        raise TypeError(
+            f"unknown array {name!r}; the arrays an initializer accepts are "
+            f"{', '.join(PSYCHRNN_NAMES)}"
+        )
