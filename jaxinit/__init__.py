@@ -32,8 +32,6 @@ from jaxinit._src.dale import n_excitatory as n_excitatory
 from jaxinit._src.effective import Effective as Effective
 from jaxinit._src.effective import effective as effective
 from jaxinit._src.ensemble import ensemble as ensemble
-from jaxinit._src.ensemble import member as member
-from jaxinit._src.ensemble import member_key as member_key
 from jaxinit._src.files import Inspection as Inspection
 from jaxinit._src.files import LegacyFileWarning as LegacyFileWarning
 from jaxinit._src.files import NpzError as NpzError
@@ -45,8 +43,11 @@ from jaxinit._src.files import load_npz as load_npz
 from jaxinit._src.files import read_provenance as read_provenance
 from jaxinit._src.files import reproduce as reproduce
 from jaxinit._src.files import save_npz as save_npz
+from jaxinit._src.jit import jit as jit
 from jaxinit._src.krylov import KrylovResult as KrylovResult
 from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
+from jaxinit._src.members import member as member
+from jaxinit._src.members import member_key as member_key
 from jaxinit._src.names import INITIALIZER_NAMES as INITIALIZER_NAMES
 from jaxinit._src.names import LAYOUTS as LAYOUTS
 from jaxinit._src.names import WEIGHTS as WEIGHTS
@@ -140,6 +141,7 @@ __all__ = [
     "ensemble",
     "gaussian_spectral_radius",
     "initializers",
+    "jit",
     "inspect_file",
     "krylov_spectral_radius",
     "load_npz",

@@ -8,8 +8,9 @@ Two kinds of check live here:
   is concrete these raise a ``ValueError`` at once. When the caller wraps a
   jaxinit function in its own ``jax.jit``/``jax.vmap`` the contents are not
   known at trace time, so the check is compiled into the program as a host
-  callback (``io_callback``) that raises the same message when the program runs
-  (JAX reports it as a ``JaxRuntimeError`` whose text holds the message).
+  callback that raises the same message when the program runs (see
+  :mod:`jaxinit._src.runtime_checks`; :func:`jaxinit.jit` gives the original
+  ``ValueError`` back).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 import jax
 import numpy as np
 from jax.experimental import io_callback
+
+from jaxinit._src import runtime_checks
 
 
 def is_traced(x: Any) -> bool:
@@ -37,15 +40,7 @@ def require(ok: Any, message: Callable[[], str], *, operands: tuple = ()) -> Non
     message can name the bad value.
     """
     if is_traced(ok) or any(is_traced(o) for o in operands):
-
-        def _callback(ok_value, *values):
-            if not np.all(ok_value):
-                raise ValueError(message(*(np.asarray(v) for v in values)))
-
-        # An unordered io_callback is kept by the compiler (it has an effect)
-        # and, unlike jax.debug.callback, is batched by vmap as one rolled loop
-        # instead of one callback per batch member.
-        io_callback(_callback, None, ok, *operands, ordered=False)
+        runtime_checks.require_at_run_time(ok, message, operands)
         return
     if not bool(np.all(np.asarray(ok))):
         raise ValueError(message(*(np.asarray(o) for o in operands)))

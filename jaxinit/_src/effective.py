@@ -7,6 +7,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxinit._src.params import Params
+
 
 class Effective(NamedTuple):
     """Effective input, recurrent and output weights."""
@@ -47,6 +49,11 @@ def effective(params) -> Effective:
       >>> (eff.W_rec.diagonal() > 0).tolist()
       [True, True, False, False]
     """
+    if not isinstance(params, Params):
+        raise TypeError(
+            f"params must be a jaxinit.Params, got {type(params).__name__}; "
+            "build one with an initializer or jaxinit.load_npz"
+        )
     dale = params.dale_ratio is not None
     W_rec = effective_W_rec(params.W_rec, params.rec_connectivity, params.dale_rec_diag, dale)
     if dale:
