@@ -32,8 +32,11 @@ from jaxinit._src.dale import n_excitatory as n_excitatory
 from jaxinit._src.effective import Effective as Effective
 from jaxinit._src.effective import effective as effective
 from jaxinit._src.ensemble import ensemble as ensemble
+from jaxinit._src.files import DaleRatioWarning as DaleRatioWarning
+from jaxinit._src.files import EditedFileWarning as EditedFileWarning
 from jaxinit._src.files import Inspection as Inspection
 from jaxinit._src.files import LegacyFileWarning as LegacyFileWarning
+from jaxinit._src.files import NoRecipeError as NoRecipeError
 from jaxinit._src.files import NpzError as NpzError
 from jaxinit._src.files import Provenance as Provenance
 from jaxinit._src.files import Reproduction as Reproduction
@@ -117,12 +120,15 @@ __all__ = [
     "TRANSFER_FUNCTIONS",
     "WEIGHTS",
     "Config",
+    "DaleRatioWarning",
+    "EditedFileWarning",
     "Effective",
     "InitializerName",
     "Inspection",
     "KrylovResult",
     "Layout",
     "LegacyFileWarning",
+    "NoRecipeError",
     "NpzError",
     "Params",
     "Provenance",

@@ -8,6 +8,7 @@ for jaxinit to load.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
@@ -27,7 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import jaxinit
-from jaxinit._src import npz
+from jaxinit._src import files
+from jaxinit._src.files import archive, layout
 from jaxinit._src.names import ARRAY_FIELDS
 from tests.psychrnn_support import run_psychrnn
 
@@ -59,7 +61,8 @@ def assert_effective_close(params, weights):
 
 
 def entries(path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
+    # allow_pickle: a file without Dale's law holds dale_ratio=None as PsychRNN writes it
+    with np.load(path, allow_pickle=True) as f:
         return {k: f[k] for k in f.files}
 
 
@@ -79,23 +82,21 @@ def _jaxinit_cases():
     key = jax.random.key(7)
     cfg = jaxinit.Config(N_in=3, N_rec=9, N_out=2, dale_ratio=0.7, autapses=False)
     given_mask = {"rec_connectivity": mask(1, (9, 9))}
-    cases["dale"] = (
-        jaxinit.gaussian_spectral_radius(key, cfg, **given_mask),
-        dict(initializer="gaussian_spectral_radius", key=key, config=cfg, given=given_mask),
-    )
+    recipe = jaxinit.Recipe("gaussian_spectral_radius", key, cfg, given_mask)
+    cases["dale"] = (recipe.build(), recipe)
     cfg = jaxinit.Config(N_in=2, N_rec=12, N_out=2)
     masks = {"input_connectivity": mask(2, (12, 2)), "output_connectivity": mask(3, (2, 12))}
-    cases["nodale"] = (jaxinit.gaussian_spectral_radius(key, cfg, **masks), {})
+    cases["nodale"] = (jaxinit.gaussian_spectral_radius(key, cfg, **masks), None)
     cfg = jaxinit.Config(N_in=2, N_rec=8, N_out=2, dale_ratio=0.0)
     W_rec = 0.3 * np.random.default_rng(4).standard_normal((8, 8)).astype(np.float32)
-    cases["dale0"] = (jaxinit.weight_initializer(key, cfg, W_rec=W_rec), {})
+    cases["dale0"] = (jaxinit.weight_initializer(key, cfg, W_rec=W_rec), None)
     cfg = jaxinit.Config(
         N_in=2, N_rec=8, N_out=2, dale_ratio=1.0, alpha=0.9, transfer_function="tanh"
     )
-    cases["dale1"] = (jaxinit.alpha_identity(key, cfg), {})
+    cases["dale1"] = (jaxinit.alpha_identity(key, cfg), None)
     with jax.enable_x64(True):
         cfg = jaxinit.Config(N_in=2, N_rec=6, N_out=2, dale_ratio=0.5, dtype="float64")
-        cases["float64"] = (jaxinit.gaussian_spectral_radius(key, cfg), {})
+        cases["float64"] = (jaxinit.gaussian_spectral_radius(key, cfg), None)
     return cases
 
 
@@ -150,6 +151,13 @@ for case in inputs["cases"]:
         model.save(case["resave"])
     model.destruct()
 
+# The edit of PsychRNN's SavingLoadingWeights notebook, on a jaxinit file.
+d = dict(np.load(inputs["edit_from"], allow_pickle=True))
+d["W_rec"] = d["W_rec"] * 0.5
+d["b_rec"] = d["b_rec"] + 0.25
+np.savez(out + "/edited.npz", **d)
+load("edited", out + "/edited.npz", 9, N_in=3).destruct()
+
 # 2. Files written by PsychRNN, for jaxinit to load.
 rng = np.random.default_rng(0)
 m = (rng.random((16, 16)) < 0.5).astype(float)
@@ -193,7 +201,7 @@ def interop(tmp_path_factory):
     listed = []
     for name, (params, recipe) in cases.items():
         with jax.enable_x64(params.W_rec.dtype == jnp.float64):
-            path = jaxinit.save_npz(folder / name, params, **recipe)
+            path = jaxinit.save_npz(folder / name, recipe or params)
         listed.append(
             {
                 "name": name,
@@ -206,7 +214,9 @@ def interop(tmp_path_factory):
             }
         )
     outputs = run_psychrnn(
-        _CHILD, folder / "child", values={"cases": listed, "outdir": str(folder)}
+        _CHILD,
+        folder / "child",
+        values={"cases": listed, "outdir": str(folder), "edit_from": str(folder / "dale.npz")},
     )
     return folder, cases, outputs
 
@@ -230,9 +240,10 @@ def test_psychrnn_uses_the_effective_weights_of_a_jaxinit_file(interop, name):
     assert str(w["warnings"]) == ""  # PsychRNN loads the file without complaint
     # PsychRNN keeps the extra jaxinit entries in its dict and uses none of them.
     keys = set(outputs[name + ":keys"].tolist())
-    assert {npz.METADATA_KEY, "jaxinit/raw/W_rec", "dale_ratio", *npz.PSYCHRNN_KEYS} <= keys
-    expected_ratio = {"nodale": 0.0, "dale0": npz._TINY_RATIO}.get(name, params.dale_ratio)
-    assert float(w["dale_ratio"]) == expected_ratio
+    assert {layout.METADATA_KEY, "jaxinit/raw/W_rec", "dale_ratio", *layout.PSYCHRNN_KEYS} <= keys
+    # PsychRNN holds None without Dale's law (NaN here), the tiny float for a ratio of 0
+    expected_ratio = {"nodale": np.nan, "dale0": layout.TINY_RATIO}.get(name, params.dale_ratio)
+    np.testing.assert_equal(float(w["dale_ratio"]), expected_ratio)
 
 
 def test_dale_ratio_zero_stays_dale_in_psychrnn_training(interop):
@@ -264,7 +275,11 @@ def test_trained_and_resaved_by_psychrnn_loads_back(interop):
 )
 def test_psychrnn_files_load_with_the_weights_psychrnn_uses(interop, name):
     folder, _, outputs = interop
-    params = jaxinit.load_npz(folder / f"{name}.npz")
+    if name == "ps_zero":  # 0.0 with excitatory units in Dale_rec: PsychRNN's "off"
+        with pytest.warns(files.DaleRatioWarning, match="Dale_rec marks 12 units excitatory"):
+            params = jaxinit.load_npz(folder / f"{name}.npz")
+    else:
+        params = jaxinit.load_npz(folder / f"{name}.npz")
     assert params.W_rec.dtype == jnp.float32
     assert_effective_close(params, weights(outputs, name))
     ratio = float(weights(outputs, name)["dale_ratio"])
@@ -365,9 +380,10 @@ def test_layout_needs_no_pickle_and_matches_psychrnn(tmp_path, net):
     assert e["dale_ratio"].dtype == np.float64 and e["dale_ratio"].shape == ()
     assert float(e["dale_ratio"]) == 0.7
     assert "transfer_function" not in e
-    meta = json.loads(str(e[npz.METADATA_KEY]))
-    assert meta["format"] == "jaxinit.npz" and meta["format_version"] == 1
+    meta = json.loads(str(e[layout.METADATA_KEY]))
+    assert meta["format"] == "jaxinit.npz" and meta["format_version"] == 2
     assert meta["params"]["dale_ratio"] == 0.7
+    assert sorted(meta["entries"]) == sorted(layout.PSYCHRNN_KEYS)
     assert meta["versions"]["jax"] == jax.__version__
     assert meta["provenance"] is None
 
@@ -479,14 +495,11 @@ def test_inputs_are_not_changed(tmp_path, net):
     m_copy = m.copy()
     before = {n: np.array(getattr(net, n)) for n in ARRAY_FIELDS}
     _, recipe = _jaxinit_cases()["dale"]
-    cfg, key = recipe["config"], recipe["key"]
     path = jaxinit.save_npz(
         tmp_path / "n",
-        net,
-        initializer="gaussian_spectral_radius",
-        key=key,
-        config=cfg,
-        given={"rec_connectivity": m},
+        jaxinit.Recipe(
+            "gaussian_spectral_radius", recipe.key, recipe.config, {"rec_connectivity": m}
+        ),
     )
     np.testing.assert_array_equal(m, m_copy)
     for n in ARRAY_FIELDS:
@@ -502,7 +515,7 @@ def test_inputs_are_not_changed(tmp_path, net):
 
 
 def test_save_rejects_bad_arguments(tmp_path, net):
-    with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params"):
+    with pytest.raises(TypeError, match=r"network must be a jaxinit\.Params or a jaxinit\.Recipe"):
         jaxinit.save_npz(tmp_path / "x", {"W_rec": np.eye(2)})
     with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike"):
         jaxinit.save_npz(b"x.npz", net)
@@ -550,7 +563,8 @@ def test_save_refuses_ensembles(tmp_path, net):
 )
 def test_save_rejects_bad_params(tmp_path, net, change, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        jaxinit.save_npz(tmp_path / "bad", net.replace(**change))
+        # dataclasses.replace: Params.replace itself refuses a change of shape
+        jaxinit.save_npz(tmp_path / "bad", dataclasses.replace(net, **change))
     assert os.listdir(tmp_path) == []
 
 
@@ -614,7 +628,7 @@ def test_not_an_archive(tmp_path):
 
 
 def test_missing_entry(tmp_path, good):
-    bad = rewrite(good, tmp_path / "m.npz", drop=("W_out", "b_out", npz.METADATA_KEY))
+    bad = rewrite(good, tmp_path / "m.npz", drop=("W_out", "b_out", layout.METADATA_KEY))
     with pytest.raises(
         jaxinit.NpzError, match=r"entry 'W_out': missing \(the file lacks 'W_out', 'b_out'\)"
     ):
@@ -641,8 +655,17 @@ def test_missing_entry(tmp_path, good):
         (dict(Dale_out=np.eye(9, dtype=np.float32) * 3), "Dale_out", "must hold only"),
         (dict(W_rec=np.array(["a"] * 81).reshape(9, 9)), "W_rec", "must hold real numbers"),
         (dict(W_rec=np.zeros((9, 9), complex)), "W_rec", "must hold real numbers"),
-        (dict(b_rec=np.zeros(9, np.float64)), "b_rec", "has dtype float64 but the metadata"),
-        (dict(dale_ratio=np.float64(0.5)), "dale_ratio", "does not match the metadata"),
+        (
+            {"jaxinit/raw/W_rec": np.zeros((9, 9), np.float32)},
+            "jaxinit/raw/W_rec",
+            "does not give the file's W_rec",
+        ),
+        (
+            {"jaxinit/raw/W_in": np.zeros((9, 3))},
+            "jaxinit/raw/W_in",
+            "has dtype float64 but the metadata records float32",
+        ),
+        ({"jaxinit/raw/W_out": np.zeros((3, 9), np.float32)}, "jaxinit/raw/W_out", "has shape"),
     ],
 )
 def test_inconsistent_jaxinit_files(tmp_path, good, changes, key, match):
@@ -652,15 +675,65 @@ def test_inconsistent_jaxinit_files(tmp_path, good, changes, key, match):
     assert err.value.key == key
 
 
-def test_edited_after_saving_is_detected(tmp_path, good):
+def test_edited_after_saving_loads_what_psychrnn_runs(tmp_path, good):
     e = entries(good)
     bad = rewrite(good, tmp_path / "w.npz", W_rec=e["W_rec"] * 2)
-    with pytest.raises(jaxinit.NpzError, match="changed after jaxinit wrote it"):
-        jaxinit.load_npz(bad)
-    # without the jaxinit entries the same file is an ordinary PsychRNN file
+    with pytest.warns(files.EditedFileWarning, match=r"entries 'W_rec' were changed") as caught:
+        edited = jaxinit.load_npz(bad)
+    assert "recipe recorded in the file no longer describes it" in str(caught[0].message)
+    # exactly the ordinary PsychRNN file without the jaxinit entries
     drop = [k for k in e if k.startswith("jaxinit/")]
     plain = jaxinit.load_npz(rewrite(bad, tmp_path / "p.npz", drop=drop))
     np.testing.assert_array_equal(plain.W_rec, e["W_rec"] * 2)
+    assert_same_params(plain, edited)
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        (dict(b_rec=np.zeros(9, np.float64)), "'b_rec'"),
+        (dict(dale_ratio=np.float64(0.5)), "'dale_ratio'"),
+        (dict(rec_connectivity=np.ones((9, 9), np.float32)), "'rec_connectivity'"),
+        (dict(init_state=np.zeros(9, np.float32)), "'init_state'"),
+    ],
+)
+def test_every_edited_psychrnn_entry_is_named(tmp_path, good, changes, named):
+    bad = rewrite(good, tmp_path / "w.npz", **changes)
+    with pytest.warns(files.EditedFileWarning, match=f"entries {named} were changed"):
+        p = jaxinit.load_npz(bad)
+    assert p.W_rec.dtype == jnp.float32  # the recorded dtype
+    if "dale_ratio" in changes:
+        assert p.dale_ratio == 0.5
+
+
+def test_notebook_style_edit_loads_with_the_weights_psychrnn_uses(interop):
+    """PsychRNN's SavingLoadingWeights notebook edits a weights file with numpy."""
+    folder, cases, outputs = interop
+    with pytest.warns(files.EditedFileWarning, match=r"'W_rec', 'b_rec' were changed"):
+        params = jaxinit.load_npz(folder / "edited.npz")
+    w = weights(outputs, "edited")
+    assert str(w["warnings"]) == ""
+    assert_effective_close(params, w)
+    np.testing.assert_allclose(params.b_rec, w["b_rec"], rtol=RTOL)
+    original = cases["dale"][0]
+    np.testing.assert_allclose(params.b_rec, np.asarray(original.b_rec) + 0.25, rtol=RTOL)
+    assert params.dale_ratio == original.dale_ratio
+    # the recipe recorded in the file no longer describes it
+    with (
+        pytest.warns(files.EditedFileWarning),
+        pytest.raises(files.NoRecipeError, match="no longer describes it"),
+    ):
+        jaxinit.reproduce(folder / "edited.npz")
+
+
+def test_notebook_style_edit_without_pickles(tmp_path, good):
+    """A file with Dale's law needs no pickle: the notebook's plain np.load works too."""
+    d = dict(np.load(good))
+    d["W_out"] = d["W_out"] * 3
+    np.savez(tmp_path / "e.npz", **d)
+    with pytest.warns(files.EditedFileWarning, match="'W_out'"):
+        p = jaxinit.load_npz(tmp_path / "e.npz")
+    np.testing.assert_array_equal(jaxinit.effective(p).W_out, d["W_out"])
 
 
 @pytest.mark.parametrize(
@@ -670,19 +743,20 @@ def test_edited_after_saving_is_detected(tmp_path, good):
         ('{"format": "other"}', "is not jaxinit metadata"),
         ('{"format": "jaxinit.npz", "format_version": 99}', "format version 99"),
         ('{"format": "jaxinit.npz", "format_version": 1}', "incomplete or invalid"),
+        ('{"format": "jaxinit.npz", "format_version": true}', "format version True"),
     ],
 )
 def test_bad_metadata(tmp_path, good, value, match):
-    bad = rewrite(good, tmp_path / "meta.npz", **{npz.METADATA_KEY: np.asarray(value)})
+    bad = rewrite(good, tmp_path / "meta.npz", **{layout.METADATA_KEY: np.asarray(value)})
     with pytest.raises(jaxinit.NpzError, match=match) as err:
         jaxinit.load_npz(bad)
-    assert err.value.key == npz.METADATA_KEY
+    assert err.value.key == layout.METADATA_KEY
 
 
 @pytest.mark.parametrize(
     ("ratio", "expected"),
     [
-        (np.float64(0.0), None),
+        (np.asarray(None, dtype=object), None),
         (np.float32(0.5), 0.5),
         (np.array([0.25]), 0.25),
         (np.bool_(False), None),
@@ -747,7 +821,7 @@ def _evil_object_array(marker):
     return array
 
 
-@pytest.mark.parametrize("key", ["dale_ratio", "transfer_function", "W_rec", npz.METADATA_KEY])
+@pytest.mark.parametrize("key", ["dale_ratio", "transfer_function", "W_rec", layout.METADATA_KEY])
 def test_crafted_pickle_never_runs(tmp_path, good, key):
     marker = tmp_path / "pwned"
     # jaxinit's own files take the transfer function from the metadata: use a PsychRNN file
@@ -851,7 +925,7 @@ def test_failed_save_leaves_previous_file(tmp_path, net, monkeypatch):
         file.write(b"PK\x03\x04 half an archive")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(npz, "_write", broken)
+    monkeypatch.setattr(archive, "write_entries", broken)
     other = net.replace(W_rec=net.W_rec * 2)
     with pytest.raises(RuntimeError, match="disk on fire"):
         jaxinit.save_npz(path, other)
@@ -866,7 +940,7 @@ _KILLED_WRITER = r"""
 import sys, time
 import numpy as np
 import jaxinit
-from jaxinit._src import npz
+from jaxinit._src.files import archive
 
 n = 1024
 rng = np.random.default_rng(0)
@@ -876,7 +950,7 @@ params = jaxinit.Params(
     b_rec=ones(n), b_out=ones(1), init_state=ones(n), input_connectivity=ones(n, 2),
     rec_connectivity=ones(n, n), output_connectivity=ones(1, n), dale_rec_diag=ones(n),
     dale_out_diag=ones(n))
-real_write = npz._write
+real_write = archive.write_entries
 
 class Stalling:
     # a file object that stalls forever once 1 MB of the archive is written
@@ -893,7 +967,7 @@ class Stalling:
     def __getattr__(self, name):
         return getattr(self.f, name)
 
-npz._write = lambda f, entries: real_write(Stalling(f), entries)
+archive.write_entries = lambda f, entries: real_write(Stalling(f), entries)
 jaxinit.save_npz(sys.argv[1], params)
 """
 

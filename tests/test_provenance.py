@@ -1,4 +1,4 @@
-"""Provenance recorded by ``jaxinit.save_npz``, ``read_provenance`` and ``reproduce``."""
+"""Recipes recorded by ``jaxinit.save_npz``, ``read_provenance`` and ``reproduce``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import jaxinit
-from jaxinit._src import npz, provenance
+from jaxinit._src import files
+from jaxinit._src.files import layout, records
 from jaxinit._src.names import ARRAY_FIELDS
 
 # The same configs as tests/test_npz.py, so the compiled initializers are shared.
@@ -48,18 +49,25 @@ def make(name, key, config, given_arrays):
     return fn(key, config, **given_arrays)
 
 
-def save(path, params, name, key, config, given_arrays=None):
-    return jaxinit.save_npz(
-        path, params, initializer=name, key=key, config=config, given=given_arrays or None
-    )
+def save(path, name, key, config, given_arrays=None):
+    """Save the network a recipe makes, with the recipe (the jaxinit 0.2 way)."""
+    return jaxinit.save_npz(path, jaxinit.Recipe(name, key, config, given_arrays or {}))
+
+
+def save_old_style(path, params, name, key, config, given_arrays=None):
+    """The deprecated keywords: the recipe recorded beside params it may not have made."""
+    with pytest.warns(DeprecationWarning, match=r"jaxinit\.Recipe"):
+        return jaxinit.save_npz(
+            path, params, initializer=name, key=key, config=config, given=given_arrays or None
+        )
 
 
 def rewrite_metadata(path, change):
     with np.load(path, allow_pickle=False) as f:
         e = {k: f[k] for k in f.files}
-    meta = json.loads(str(e[npz.METADATA_KEY]))
+    meta = json.loads(str(e[layout.METADATA_KEY]))
     change(meta)
-    e[npz.METADATA_KEY] = np.asarray(json.dumps(meta))
+    e[layout.METADATA_KEY] = np.asarray(json.dumps(meta))
     np.savez(path, **e)
 
 
@@ -67,12 +75,18 @@ def rewrite_metadata(path, change):
 def test_reproduce_matches(tmp_path, case):
     name, key, config, given_arrays = recipes()[case]
     params = make(name, key, config, given_arrays)
-    path = save(tmp_path / case, params, name, key, config, given_arrays)
+    recipe = jaxinit.Recipe(name, key, config, given_arrays)
+    if case == "wi_drawn":
+        with pytest.warns(jaxinit.UnregulatedSpectrumWarning):
+            path = jaxinit.save_npz(tmp_path / case, recipe)
+    else:
+        path = jaxinit.save_npz(tmp_path / case, recipe)
     result = jaxinit.reproduce(path)  # no UnregulatedSpectrumWarning the second time
     assert result.matches and result.mismatched == ()
     assert dict(result.max_abs_diff) == {}
     assert "bitwise identical" in result.message and str(result) == result.message
-    assert dict(result.versions_then) == dict(result.versions_now) == provenance.versions()
+    assert dict(result.versions_then) == dict(result.versions_now) == records.versions()
+    assert isinstance(result.recipe, jaxinit.Recipe) and result.recipe.initializer == name
     for field in ARRAY_FIELDS:
         assert bits_equal(getattr(result.regenerated, field), getattr(params, field))
         assert bits_equal(getattr(result.params, field), getattr(params, field))
@@ -81,7 +95,7 @@ def test_reproduce_matches(tmp_path, case):
 def test_read_provenance_records_the_recipe(tmp_path):
     name, key, config, given_arrays = recipes()["gsr"]
     params = make(name, key, config, given_arrays)
-    path = save(tmp_path / "p", params, jaxinit.gaussian_spectral_radius, key, config, given_arrays)
+    path = save(tmp_path / "p", jaxinit.gaussian_spectral_radius, key, config, given_arrays)
     prov = jaxinit.read_provenance(path)
     assert isinstance(prov, jaxinit.Provenance) and prov.has_recipe
     assert prov.initializer == "gaussian_spectral_radius"
@@ -97,14 +111,23 @@ def test_read_provenance_records_the_recipe(tmp_path):
     assert set(prov.versions) == {"jaxinit", "jax", "jaxlib", "numpy", "python", "backend"}
     with pytest.raises(dataclasses.FrozenInstanceError):
         prov.initializer = "alpha_identity"
+    # the recorded recipe is a Recipe again, and it builds the file's network
+    recipe = prov.recipe
+    assert isinstance(recipe, jaxinit.Recipe) and recipe is prov.recipe
+    assert recipe.initializer == "gaussian_spectral_radius" and recipe.config == config
+    assert list(recipe.given) == ["rec_connectivity"]
+    assert prov.edited == ()
+    loaded = jaxinit.load_npz(path)
+    for field in ARRAY_FIELDS:
+        assert bits_equal(getattr(recipe.build(), field), getattr(loaded, field)), field
+        assert bits_equal(getattr(params, field), getattr(loaded, field)), field
 
 
 def test_raw_and_rbg_keys(tmp_path):
     raw = jax.random.PRNGKey(5)
     rbg = jax.random.key(5, impl="rbg")
     for label, key in (("raw", raw), ("rbg", rbg)):
-        params = jaxinit.alpha_identity(key, AI)
-        path = save(tmp_path / label, params, "alpha_identity", key, AI)
+        path = save(tmp_path / label, "alpha_identity", key, AI)
         prov = jaxinit.read_provenance(path)
         assert prov.key_typed == (label == "rbg")
         assert prov.key_impl == ("rbg" if label == "rbg" else "threefry2x32")
@@ -116,10 +139,7 @@ def test_raw_and_rbg_keys(tmp_path):
 @given(seed=st.integers(0, 2**32 - 1))
 def test_reproduce_any_seed(tmp_path, seed):
     key = jax.random.key(seed)
-    params = jaxinit.gaussian_spectral_radius(key, GSR, rec_connectivity=MASK)
-    path = save(
-        tmp_path / "s", params, "gaussian_spectral_radius", key, GSR, {"rec_connectivity": MASK}
-    )
+    path = save(tmp_path / "s", "gaussian_spectral_radius", key, GSR, {"rec_connectivity": MASK})
     assert jaxinit.reproduce(path).matches
 
 
@@ -132,7 +152,7 @@ def gsr_params():
 def test_reproduce_detects_changed_arrays(tmp_path, gsr_params):
     name, key, config, given_arrays = recipes()["gsr"]
     trained = gsr_params.replace(W_rec=gsr_params.W_rec * 1.5, b_out=gsr_params.b_out + 1)
-    path = save(tmp_path / "t", trained, name, key, config, given_arrays)
+    path = save_old_style(tmp_path / "t", trained, name, key, config, given_arrays)
     result = jaxinit.reproduce(path)
     assert not result.matches
     assert result.mismatched == ("W_rec", "b_out")
@@ -144,12 +164,12 @@ def test_reproduce_detects_changed_arrays(tmp_path, gsr_params):
 
 
 def test_reproduce_says_when_jax_changed(tmp_path, gsr_params, monkeypatch):
-    old = dict(provenance.versions(), jax="0.4.1", jaxlib="0.4.1")
-    monkeypatch.setattr(provenance, "versions", lambda: dict(old))  # what save_npz records
+    old = dict(records.versions(), jax="0.4.1", jaxlib="0.4.1")
+    monkeypatch.setattr(records, "versions", lambda: dict(old))  # what save_npz records
     name, key, config, given_arrays = recipes()["gsr"]
-    same = save(tmp_path / "same", gsr_params, name, key, config, given_arrays)
+    same = save(tmp_path / "same", name, key, config, given_arrays)
     changed = gsr_params.replace(W_in=gsr_params.W_in + 1)
-    other = save(tmp_path / "other", changed, name, key, config, given_arrays)
+    other = save_old_style(tmp_path / "other", changed, name, key, config, given_arrays)
     monkeypatch.undo()
     result = jaxinit.reproduce(same)
     assert result.matches
@@ -165,7 +185,7 @@ def test_reproduce_says_when_jax_changed(tmp_path, gsr_params, monkeypatch):
 def test_reproduce_mentions_a_backend_change(tmp_path, gsr_params):
     name, key, config, given_arrays = recipes()["gsr"]
     changed = gsr_params.replace(W_in=gsr_params.W_in + 1)
-    path = save(tmp_path / "b", changed, name, key, config, given_arrays)
+    path = save_old_style(tmp_path / "b", changed, name, key, config, given_arrays)
     rewrite_metadata(path, lambda m: m["versions"].update(backend="gpu"))
     result = jaxinit.reproduce(path)
     assert "backend gpu then" in result.message and "eigenvalue routines" in result.message
@@ -180,11 +200,13 @@ def test_files_without_a_recipe(tmp_path, gsr_params):
     path = jaxinit.save_npz(tmp_path / "plain", gsr_params)
     prov = jaxinit.read_provenance(path)
     assert not prov.has_recipe and prov.config is None and prov.key is None
-    assert prov.versions["jax"] == jax.__version__
+    assert prov.versions["jax"] == jax.__version__ and prov.recipe is None
     with pytest.raises(ValueError, match="records no recipe"):
         prov.regenerate()
-    with pytest.raises(ValueError, match="saved without provenance"):
+    with pytest.raises(files.NoRecipeError, match="records no recipe") as err:
         jaxinit.reproduce(path)
+    assert err.value.path == str(path) and err.value.key is None
+    assert r"save_npz(path, jaxinit.Recipe(" in str(err.value)
 
 
 def test_files_not_written_by_jaxinit(tmp_path, gsr_params):
@@ -193,8 +215,11 @@ def test_files_not_written_by_jaxinit(tmp_path, gsr_params):
         plain = {k: f[k] for k in f.files if not k.startswith("jaxinit/")}
     np.savez(tmp_path / "psychrnn.npz", **plain)
     assert jaxinit.read_provenance(tmp_path / "psychrnn.npz") is None
-    with pytest.raises(ValueError, match="not written by jaxinit"):
+    # the same error as for a jaxinit file without a recipe, so callers handle one case
+    with pytest.raises(files.NoRecipeError, match="records no recipe") as err:
         jaxinit.reproduce(tmp_path / "psychrnn.npz")
+    assert isinstance(err.value, jaxinit.NpzError)
+    assert r"save_npz(path, jaxinit.Recipe(" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +229,7 @@ def test_files_not_written_by_jaxinit(tmp_path, gsr_params):
         (lambda m: m["provenance"].update(initializer="orthogonal"), "initializer must be one of"),
         (
             lambda m: m["provenance"]["key"].pop("impl"),
-            "provenance recorded in the file is unusable",
+            "records a recipe that is unusable",
         ),
         (lambda m: m["provenance"]["given"].append("W_in"), r"given array\(s\) \['W_in'\]"),
         (lambda m: m["provenance"]["config"].update(N_rec=4), "running the recorded"),
@@ -213,9 +238,9 @@ def test_files_not_written_by_jaxinit(tmp_path, gsr_params):
 )
 def test_unusable_recorded_recipe(tmp_path, gsr_params, change, match):
     name, key, config, given_arrays = recipes()["gsr"]
-    path = save(tmp_path / "u", gsr_params, name, key, config, given_arrays)
+    path = save(tmp_path / "u", name, key, config, given_arrays)
     rewrite_metadata(path, change)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(jaxinit.NpzError, match=match):
         jaxinit.reproduce(path)
 
 
@@ -255,7 +280,7 @@ def test_unusable_recorded_recipe(tmp_path, gsr_params, change, match):
         (
             dict(initializer="alpha_identity", key="KEY", config=GSR, given={"Wrec": MASK}),
             TypeError,
-            "unknown array name 'Wrec'",
+            "unknown array 'Wrec' in given",
         ),
         (
             dict(initializer="alpha_identity", key="KEY", config=GSR, given=[MASK]),
@@ -277,7 +302,7 @@ def test_unusable_recorded_recipe(tmp_path, gsr_params, change, match):
 def test_save_rejects_bad_provenance(tmp_path, gsr_params, kwargs, error, match):
     if kwargs.get("key") == "KEY":
         kwargs = dict(kwargs, key=jax.random.key(0))
-    with pytest.raises(error, match=match):
+    with pytest.warns(DeprecationWarning), pytest.raises(error, match=match):
         jaxinit.save_npz(tmp_path / "bad", gsr_params, **kwargs)
     assert os.listdir(tmp_path) == []
 
@@ -286,23 +311,67 @@ def test_save_rejects_a_float64_config_for_float32_params(tmp_path, gsr_params):
     with jax.enable_x64(True):
         cfg = GSR.replace(dtype="float64")
         with pytest.raises(ValueError, match=r"config\.dtype='float64' does not match"):
-            save(tmp_path / "d", gsr_params, "gaussian_spectral_radius", jax.random.key(0), cfg)
+            save_old_style(
+                tmp_path / "d", gsr_params, "gaussian_spectral_radius", jax.random.key(0), cfg
+            )
 
 
 def test_save_rejects_a_traced_key(tmp_path, gsr_params):
     def f(key):
-        save(tmp_path / "k", gsr_params, "gaussian_spectral_radius", key, GSR)
+        save(tmp_path / "k", "gaussian_spectral_radius", key, GSR)
         return key
 
-    with pytest.raises(TypeError, match="not a traced value"):
+    with pytest.raises(TypeError, match="not a value traced"):
         jax.jit(f)(jax.random.key(0))
     assert os.listdir(tmp_path) == []
 
 
 def test_given_none_entries_are_skipped(tmp_path, gsr_params):
     name, key, config, _ = recipes()["gsr"]
-    path = save(
-        tmp_path / "n", gsr_params, name, key, config, {"rec_connectivity": MASK, "W_in": None}
-    )
+    path = save(tmp_path / "n", name, key, config, {"rec_connectivity": MASK, "W_in": None})
     assert list(jaxinit.read_provenance(path).given) == ["rec_connectivity"]
     assert jnp.all(jaxinit.load_npz(path).rec_connectivity == gsr_params.rec_connectivity)
+
+
+def test_recipe_and_old_keywords_do_not_mix(tmp_path):
+    name, key, config, _ = recipes()["alpha"]
+    recipe = jaxinit.Recipe(name, key, config)
+    with pytest.raises(TypeError, match="takes the recipe alone, got also key=, config="):
+        jaxinit.save_npz(tmp_path / "x", recipe, key=key, config=config)
+    with pytest.raises(TypeError, match=r"network must be a jaxinit\.Params or a jaxinit\.Recipe"):
+        jaxinit.save_npz(tmp_path / "x", (name, key, config))
+    assert os.listdir(tmp_path) == []
+
+
+def test_old_keywords_still_record_the_recipe(tmp_path, gsr_params):
+    name, key, config, given_arrays = recipes()["gsr"]
+    path = save_old_style(tmp_path / "old", gsr_params, name, key, config, given_arrays)
+    assert jaxinit.reproduce(path).matches
+    new = save(tmp_path / "new", name, key, config, given_arrays)
+    with np.load(path, allow_pickle=False) as a, np.load(new, allow_pickle=False) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            if k != layout.METADATA_KEY:
+                assert bits_equal(a[k], b[k]), k
+        assert (
+            json.loads(str(a[layout.METADATA_KEY]))["provenance"]
+            == json.loads(str(b[layout.METADATA_KEY]))["provenance"]
+        )
+
+
+def test_reproduce_refuses_an_edited_file(tmp_path):
+    """Edited PsychRNN entries: the recipe no longer describes the file."""
+    name, key, config, given_arrays = recipes()["gsr"]
+    path = save(tmp_path / "e", name, key, config, given_arrays)
+    d = dict(np.load(path, allow_pickle=True))
+    d["b_out"] = d["b_out"] + 1
+    np.savez(path, **d)
+    with pytest.warns(files.EditedFileWarning, match="'b_out'"):
+        prov = jaxinit.read_provenance(path)
+    assert prov.edited == ("b_out",) and prov.has_recipe
+    with (
+        pytest.warns(files.EditedFileWarning),
+        pytest.raises(files.NoRecipeError, match="no longer describes it") as err,
+    ):
+        jaxinit.reproduce(path)
+    assert "b_out" in str(err.value)

@@ -1,0 +1,153 @@
+"""``inspect_file``: look inside a network file and say what is odd about it."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from jaxinit._src.effective import effective
+from jaxinit._src.files.archive import as_path, open_archive
+from jaxinit._src.files.errors import DaleRatioWarning, EditedFileWarning, LegacyFileWarning
+from jaxinit._src.files.layout import PSYCHRNN_KEYS
+from jaxinit._src.files.loading import FileContents, read_file
+from jaxinit._src.names import WEIGHT_NAMES
+from jaxinit._src.summary import Summary, summarize
+
+#: The warnings loading can give; inspect_file reports them as problems instead.
+_FILE_WARNINGS = (EditedFileWarning, LegacyFileWarning, DaleRatioWarning)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inspection:
+    """What :func:`inspect_file` found.
+
+    Attributes:
+      path: the file.
+      origin: ``"jaxinit"`` (written by :func:`~jaxinit.save_npz`) or
+        ``"psychrnn"`` (any other file in PsychRNN's format).
+      summary: the network's :class:`~jaxinit.Summary`.
+      problems: things that are odd about the file or the network (empty when none).
+      notes: neutral facts worth knowing (extra entries, provenance, ...).
+    """
+
+    path: str
+    origin: str
+    summary: Summary
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def inspect_file(path) -> Inspection:
+    """Load a jaxinit or PsychRNN ``.npz`` file and report what is odd.
+
+    Files that cannot be loaded at all (corrupt, truncated, a missing or
+    mis-shaped entry, non-finite values, masks that are not 0/1, an unsafe
+    pickle) raise :class:`~jaxinit.NpzError` naming the file and the entry.
+    A loadable file is then checked for what PsychRNN would accept but is
+    likely a mistake: a jaxinit file edited after saving, a ``dale_ratio``
+    PsychRNN and jaxinit read differently, stored weights that are not the
+    effective ones, a ``Dale_out`` with -1 entries (PsychRNN 1.0.0's
+    default), a mask that cuts a unit off, and a recurrent spectral radius of
+    0. The warnings :func:`~jaxinit.load_npz` would give are reported as
+    problems instead.
+
+    Example:
+      >>> import os, tempfile, jax, numpy as np, jaxinit
+      >>> p = jaxinit.alpha_identity(
+      ...     jax.random.key(0), jaxinit.Config(N_in=1, N_rec=4, N_out=1, alpha=1.0))
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     mine = inspect_file(jaxinit.save_npz(os.path.join(tmp, "n.npz"), p))
+      ...     with np.load(os.path.join(tmp, "n.npz"), allow_pickle=True) as f:
+      ...         plain = {k: f[k] for k in f.files if not k.startswith("jaxinit/")}
+      ...     np.savez(os.path.join(tmp, "psychrnn.npz"), **plain)
+      ...     theirs = inspect_file(os.path.join(tmp, "psychrnn.npz"))
+      >>> mine.origin, mine.problems, theirs.origin, theirs.problems
+      ('jaxinit', (), 'psychrnn', ())
+      >>> theirs.summary.N_rec
+      4
+    """
+    path = as_path("path", path)
+    problems: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        for category in _FILE_WARNINGS:
+            warnings.simplefilter("always", category)
+        contents = read_file(path)
+    for warning in caught:
+        if issubclass(warning.category, _FILE_WARNINGS):
+            problems.append(str(warning.message))
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    with open_archive(path) as reader:
+        names = list(reader.keys)
+        ratio_entry = reader.value("dale_ratio") if "dale_ratio" in reader.keys else None
+    origin = "jaxinit" if contents.metadata is not None else "psychrnn"
+    notes = _entry_notes(names)
+    if origin == "psychrnn":
+        notes += _raw_weight_notes(contents)
+        if contents.params.dale_ratio == 0.0 and ratio_entry == 0:
+            problems.append(
+                "dale_ratio is 0.0: jaxinit reads it as every unit inhibitory, but PsychRNN "
+                "1.0.0 (which tests 'if dale_ratio:') runs the file without Dale's law"
+            )
+    problems += _network_problems(contents)
+    summary = summarize(contents.params)
+    if summary.effective_spectral_radius == 0:
+        problems.append("the effective W_rec has spectral radius 0 (no recurrent dynamics)")
+    if contents.metadata is not None:
+        notes.append(_written_by(contents.metadata))
+    return Inspection(path, origin, summary, tuple(problems), tuple(notes))
+
+
+def _entry_notes(names) -> list[str]:
+    known = {*PSYCHRNN_KEYS, "dale_ratio", "transfer_function"}
+    extra = sorted(n for n in names if n not in known and not n.startswith("jaxinit/"))
+    if not extra:
+        return []
+    shown = ", ".join(extra[:6]) + (", ..." if len(extra) > 6 else "")
+    return [f"{len(extra)} extra entries ignored (optimizer slots?): {shown}"]
+
+
+def _raw_weight_notes(contents: FileContents) -> list[str]:
+    """A PsychRNN file's matrices are loaded as raw; say where they are not effective."""
+    params = contents.params
+    eff = effective(params)
+    notes = []
+    for name in WEIGHT_NAMES:
+        stored = np.asarray(getattr(params, name))
+        changed = int(np.count_nonzero(~np.isclose(stored, np.asarray(getattr(eff, name)))))
+        if changed:
+            notes.append(
+                f"{name} in the file is raw, not effective: the model changes {changed} "
+                "entries when it applies masks, |.| and Dale signs"
+            )
+    return notes
+
+
+def _network_problems(contents: FileContents) -> list[str]:
+    params = contents.params
+    problems = []
+    dale_out = np.asarray(params.dale_out_diag)
+    if (dale_out < 0).any():
+        problems.append(
+            f"Dale_out has {int((dale_out < 0).sum())} entries of -1 (PsychRNN 1.0.0's default): "
+            "inhibitory units reach the outputs with negative weights"
+        )
+    mask = np.asarray(params.rec_connectivity)
+    isolated = int(np.count_nonzero((mask.sum(axis=0) == 0) & (mask.sum(axis=1) == 0)))
+    if isolated:
+        problems.append(f"{isolated} recurrent units have no recurrent connections at all")
+    return problems
+
+
+def _written_by(metadata: dict) -> str:
+    recipe = (metadata.get("provenance") or {}).get("initializer")
+    versions = metadata.get("versions") or {}
+    made = f"made by {recipe}" if recipe else "no recipe recorded"
+    return (
+        f"written by jaxinit {versions.get('jaxinit', '?')} with jax "
+        f"{versions.get('jax', '?')}; {made}"
+    )

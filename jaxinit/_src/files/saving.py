@@ -1,0 +1,213 @@
+"""``save_npz``: write a network (or a recipe and the network it makes) for PsychRNN.
+
+See :mod:`jaxinit._src.files.layout` for what the file holds.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxinit._src import checks
+from jaxinit._src.effective import effective
+from jaxinit._src.files import archive, atomic, records
+from jaxinit._src.files.layout import GIVEN_PREFIX, METADATA_KEY, RAW_PREFIX, dale_ratio_entry
+from jaxinit._src.files.validate import check_network, digest
+from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
+from jaxinit._src.params import Params
+from jaxinit._src.recipe import Recipe
+from jaxinit._src.transfer import transfer_function_name
+
+
+def save_npz(path, network, *, initializer=None, key=None, config=None, given=None):
+    """Save a network as an ``.npz`` file that PsychRNN loads as its weights.
+
+    ``network`` is a :class:`~jaxinit.Params`, or a :class:`~jaxinit.Recipe`:
+    then the network ``recipe.build()`` makes is saved together with the
+    recipe, so the record cannot disagree with the network, and
+    :func:`~jaxinit.reproduce` can make it again and check it.
+
+    The file holds the effective ``W_in``, ``W_rec``, ``W_out`` under
+    PsychRNN's names (so ``Basic(dict(..., load_weights_path=path))`` uses
+    exactly ``jaxinit.effective(network)``), the other arrays as PsychRNN's
+    ``RNN.save`` writes them, and, under ``jaxinit/`` entries PsychRNN
+    ignores, the raw matrices and metadata, so that :func:`~jaxinit.load_npz`
+    returns the network bit for bit. The versions of jaxinit, JAX, jaxlib and
+    NumPy are always recorded. ``dale_ratio`` is written as PsychRNN reads
+    it: the ratio, None for no Dale's law, and the smallest positive float for
+    a ratio of 0 (so that PsychRNN keeps Dale's law on).
+
+    The write is atomic: the data goes to a temporary file in the same
+    folder, is flushed to disk, and then replaces ``path`` in one step, so an
+    interrupted save never leaves a half-written file at ``path`` (a killed
+    process may leave a ``.<name>.<random>.tmp`` file behind).
+
+    Args:
+      path: where to write. Like ``np.savez`` (and PsychRNN's ``save``),
+        ``.npz`` is appended when the name does not end with it.
+      network: a :class:`~jaxinit.Recipe`, or a single
+        :class:`~jaxinit.Params` (an ensemble is refused: PsychRNN cannot
+        load one; save ``jaxinit.member(params, i)`` for each member).
+      initializer, key, config, given: deprecated since jaxinit 0.2 (removed
+        in 0.3): the recipe as separate keywords, recorded as given and
+        checked against ``network`` for sizes and options. Pass
+        ``jaxinit.Recipe(initializer, key, config, given)`` instead.
+
+    Returns:
+      The ``pathlib.Path`` written (with the ``.npz`` suffix).
+
+    Raises:
+      TypeError: ``network`` is neither a ``Params`` nor a ``Recipe``, or an
+        argument has the wrong type.
+      ValueError: the network is an ensemble, holds non-finite values or
+        masks that are not 0/1; or the deprecated keywords are incomplete or
+        do not match the network.
+      OSError: the file cannot be written (a missing folder, no permission,
+        a full disk, ...); the message names ``path``.
+
+    Example:
+      >>> import os, tempfile, jax, jaxinit
+      >>> cfg = jaxinit.Config(N_in=2, N_rec=8, N_out=1, dale_ratio=0.75)
+      >>> recipe = jaxinit.Recipe("gaussian_spectral_radius", jax.random.key(3), cfg)
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     path = jaxinit.save_npz(os.path.join(tmp, "net"), recipe)
+      ...     q = jaxinit.load_npz(path)
+      ...     print(path.name)
+      net.npz
+      >>> bool((q.W_rec == recipe.build().W_rec).all()), q.dale_ratio
+      (True, 0.75)
+    """
+    target = archive.as_path("path", path)
+    if not target.endswith(".npz"):
+        target += ".npz"
+    old = {"initializer": initializer, "key": key, "config": config, "given": given}
+    params, recipe = _network_and_recipe(network, old)
+    arrays = network_arrays(params)
+    entries = _entries(params, arrays, recipe)
+    # archive.write_entries is looked up at write time (tests replace it to fail mid-write).
+    atomic.atomic_write(target, lambda file: archive.write_entries(file, entries))
+    return pathlib.Path(target)
+
+
+def _network_and_recipe(network, old: dict[str, Any]) -> tuple[Params, Recipe | None]:
+    passed = [f"{name}=" for name, value in old.items() if value is not None]
+    if isinstance(network, Recipe):
+        if passed:
+            raise TypeError(
+                f"save_npz(path, recipe) takes the recipe alone, got also {', '.join(passed)}"
+            )
+        return network.build(), network
+    if not isinstance(network, Params):
+        raise TypeError(
+            f"network must be a jaxinit.Params or a jaxinit.Recipe, got {type(network).__name__}"
+        )
+    if not passed:
+        return network, None
+    checks.deprecated(
+        "save_npz(path, params, initializer=..., key=..., config=..., given=...)",
+        "save_npz(path, jaxinit.Recipe(initializer, key, config, given))",
+        stacklevel=4,
+    )
+    return network, _recipe_from_keywords(network, **old)
+
+
+def _recipe_from_keywords(params: Params, *, initializer, key, config, given) -> Recipe:
+    """The deprecated keywords as a Recipe, checked as jaxinit 0.1 checked them."""
+    parts = {"initializer": initializer, "key": key, "config": config}
+    if all(value is None for value in parts.values()):
+        raise ValueError(
+            "given= only makes sense with initializer=, key= and config= (the recipe "
+            "that used the given arrays)"
+        )
+    missing = [f"{name}=" for name, value in parts.items() if value is None]
+    if missing:
+        raise ValueError(
+            "provenance needs initializer=, key= and config= together; missing "
+            + ", ".join(missing)
+        )
+    recipe = Recipe(initializer, key, config, {} if given is None else given)
+    records.check_consistent(params, recipe.config)
+    return recipe
+
+
+def network_arrays(params: Params) -> dict[str, np.ndarray]:
+    """The fields of ``params`` as numpy arrays, checked for saving."""
+    arrays = {}
+    for name in ARRAY_FIELDS:
+        value = getattr(params, name)
+        if checks.is_traced(value):
+            raise TypeError(
+                f"params.{name} is a traced value: save_npz writes a file and cannot run "
+                "inside jax.jit, jax.vmap or jax.grad"
+            )
+        arrays[name] = np.asarray(value)
+    _check_dtypes(arrays)
+    if arrays["W_rec"].ndim > 2:
+        raise ValueError(
+            f"params is an ensemble of shape {tuple(arrays['W_rec'].shape[:-2])}; a PsychRNN "
+            "file holds one network: save each member, e.g. jaxinit.member(params, i)"
+        )
+
+    def fail(name, problem):
+        raise ValueError(f"params.{name} {problem}")
+
+    renamed = {"Dale_rec": "dale_rec_diag", "Dale_out": "dale_out_diag"}
+    psychrnn = {n: arrays[n] for n in ARRAY_FIELDS if not n.startswith("dale_")}
+    psychrnn.update({name: arrays[field] for name, field in renamed.items()})
+    check_network(psychrnn, fail, diagonals=True, names=renamed)
+    checks.dale_ratio(params.dale_ratio, "params.dale_ratio")
+    try:
+        transfer_function_name(params.transfer_function)
+    except ValueError as err:
+        raise ValueError(f"params.{err}") from None
+    return arrays
+
+
+def _check_dtypes(arrays: dict[str, np.ndarray]) -> None:
+    dtype = arrays["W_rec"].dtype
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"params.W_rec must be float32 or float64, got dtype {dtype}")
+    for name, array in arrays.items():
+        if array.dtype != dtype:
+            raise TypeError(
+                f"params.{name} has dtype {array.dtype} but params.W_rec has {dtype}; "
+                "every array of a saved network must share one dtype"
+            )
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            "params are float64 but 64-bit JAX is off: call "
+            "jax.config.update('jax_enable_x64', True) first"
+        )
+
+
+def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndarray]:
+    dtype = arrays["W_rec"].dtype
+    # Compute with JAX arrays (as the loader does), whatever array type params holds.
+    on_device = params.replace(**{name: jnp.asarray(a) for name, a in arrays.items()})
+    eff = {k: np.asarray(v) for k, v in effective(on_device)._asdict().items()}
+    entries = {name: eff[name] for name in WEIGHT_NAMES}
+    entries.update(
+        b_rec=arrays["b_rec"],
+        b_out=arrays["b_out"],
+        init_state=arrays["init_state"].reshape(1, -1),
+        input_connectivity=arrays["input_connectivity"],
+        rec_connectivity=arrays["rec_connectivity"],
+        output_connectivity=arrays["output_connectivity"],
+        Dale_rec=np.diag(arrays["dale_rec_diag"]).astype(dtype),
+        Dale_out=np.diag(arrays["dale_out_diag"]).astype(dtype),
+    )
+    digests = {name: digest(array) for name, array in entries.items()}
+    entries["dale_ratio"] = dale_ratio_entry(params.dale_ratio)
+    for name in WEIGHT_NAMES:
+        entries[RAW_PREFIX + name] = arrays[name]
+    record = None
+    if recipe is not None:
+        record = records.recipe_record(recipe)
+        for name, array in recipe.given.items():
+            entries[GIVEN_PREFIX + name] = np.asarray(array)
+    entries[METADATA_KEY] = records.make_metadata(params, digests, record)
+    return entries
