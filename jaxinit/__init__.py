@@ -68,6 +68,8 @@ from jaxinit._src.recipe import Recipe as Recipe
 from jaxinit._src.schemes import SCHEMES as SCHEMES
 from jaxinit._src.spectral import scale_spectral_radius as scale_spectral_radius
 from jaxinit._src.spectral import spectral_radius as spectral_radius
+from jaxinit._src.summary import EnsembleSummary as EnsembleSummary
+from jaxinit._src.summary import Spread as Spread
 from jaxinit._src.summary import Summary as Summary
 from jaxinit._src.summary import summarize as summarize
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS as TRANSFER_FUNCTIONS
@@ -123,6 +125,7 @@ __all__ = [
     "DaleRatioWarning",
     "EditedFileWarning",
     "Effective",
+    "EnsembleSummary",
     "InitializerName",
     "Inspection",
     "KrylovResult",
@@ -135,6 +138,7 @@ __all__ = [
     "Recipe",
     "Reproduction",
     "SpectralMethod",
+    "Spread",
     "Summary",
     "UnregulatedSpectrumWarning",
     "UnsafePickleError",

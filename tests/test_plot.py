@@ -302,32 +302,40 @@ def test_save_figure_errors(params, tmp_path):
         jplot.save_figure(fig, tmp_path / "x.png", dpi=1.5)
 
 
-def test_plot_file_on_a_saved_network(params, cfg, tmp_path, monkeypatch):
-    key = jax.random.key(0)
-    net = jaxinit.save_npz(
-        tmp_path / "net.npz",
-        params,
-        initializer="gaussian_spectral_radius",
-        key=key,
-        config=cfg,
+def saved_network(params, cfg, path):
+    """``params`` saved with the recipe that makes it."""
+    recipe = jaxinit.Recipe("gaussian_spectral_radius", jax.random.key(0), cfg)
+    np.testing.assert_array_equal(recipe.build().W_rec, params.W_rec)
+    return jaxinit.save_npz(path, recipe)
+
+
+def test_plot_file_on_a_saved_network(params, cfg, tmp_path):
+    net = saved_network(params, cfg, tmp_path / "net.npz")
+    _, ax = jplot.file_figure(net)
+    assert patches_by_gid(ax)["target"].get_radius() == cfg.spec_rad  # the recorded target
+    scatters = scatter_by_gid(ax)
+    np.testing.assert_allclose(
+        sorted_complex(offsets_as_complex(scatters["raw"])),
+        sorted_complex(np.linalg.eigvals(np.asarray(params.W_rec, np.float64))),
+        atol=1e-6,
     )
-    seen = {}
-    spectrum = jplot.spectrum
-
-    def spy(p, **kwargs):
-        seen.update(kwargs, params=p)
-        return spectrum(p, **kwargs)
-
-    monkeypatch.setattr(jplot, "spectrum", spy)
+    _, ax = jplot.file_figure(net, spec_rad=2.0)
+    assert patches_by_gid(ax)["target"].get_radius() == 2.0
+    _, ax = jplot.file_figure(str(net), "weights")
+    np.testing.assert_array_equal(
+        ax.images[0].get_array().filled(0), jaxinit.effective(params).W_rec
+    )
     out = jplot.plot_file(net, tmp_path / "spec.png")
     assert out == tmp_path / "spec.png"
     assert_png(out)
-    assert seen["spec_rad"] == cfg.spec_rad  # the recorded target
-    assert np.array_equal(seen["params"].W_rec, params.W_rec)
-    jplot.plot_file(net, tmp_path / "spec2.png", spec_rad=2.0)
-    assert seen["spec_rad"] == 2.0
-    weights_png = jplot.plot_file(str(net), str(tmp_path / "w.png"), kind="weights")
-    assert_png(weights_png)
+    assert_png(jplot.plot_file(str(net), str(tmp_path / "w.png"), kind="weights"))
+
+
+def test_file_figure_without_a_recipe_draws_measured_radii(params, tmp_path):
+    net = jaxinit.save_npz(tmp_path / "bare.npz", params)
+    _, ax = jplot.file_figure(net)
+    assert "target" not in patches_by_gid(ax)
+    assert set(patches_by_gid(ax)) == {"radius-raw", "radius-effective"}
 
 
 def test_plot_file_on_a_psychrnn_file(tmp_path):
@@ -355,16 +363,26 @@ def test_plot_file_on_a_psychrnn_file(tmp_path):
     assert_png(jplot.plot_file(path, tmp_path / "w.png", kind="weights"))
 
 
-def test_plot_file_errors(params, tmp_path):
+def test_plot_file_errors(params, cfg, tmp_path):
     with pytest.raises(ValueError, match=r"kind must be one of .*got 'histogram'"):
         jplot.plot_file(tmp_path / "none.npz", tmp_path / "x.png", kind="histogram")
     with pytest.raises(FileNotFoundError):
         jplot.plot_file(tmp_path / "none.npz", tmp_path / "x.png")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(jaxinit.NpzError):
+    with pytest.raises(jaxinit.NpzError, match=r"bad\.npz"):
         jplot.plot_file(bad, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+    # An image that cannot be written: the error names the image, not the network file.
+    net = saved_network(params, cfg, tmp_path / "net.npz")
+    missing = tmp_path / "missing_dir" / "x.png"
+    with pytest.raises(FileNotFoundError) as info:
+        jplot.plot_file(net, missing)
+    assert info.value.filename == str(missing)
+    assert "net.npz" not in str(info.value)
+    with pytest.raises(IsADirectoryError) as info:
+        jplot.save_figure(jplot.spectrum(params)[0], tmp_path)
+    assert info.value.filename == str(tmp_path)
 
 
 # ---------------------------------------------------------------------------
@@ -415,7 +433,9 @@ def test_bad_options(params, ens):
 
 
 def test_weights_rejects_ensembles_and_stacks(ens):
-    with pytest.raises(ValueError, match=r"params must be one network, got an ensemble of shape"):
+    with pytest.raises(
+        ValueError, match=r"params must be one network, got an ensemble of shape \(24,\); take"
+    ):
         jplot.weights(ens)
     with pytest.raises(ValueError, match=r"params must be a non-empty square matrix \(N, N\)"):
         jplot.weights(np.ones((2, 3, 3)))

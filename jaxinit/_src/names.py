@@ -61,6 +61,10 @@ TRANSFER_FUNCTION_NAMES: tuple[str, ...] = get_args(TransferFunctionName)
 Role = Literal["input", "recurrent", "output"]
 ROLES: tuple[str, ...] = get_args(Role)
 
+#: The figures of ``jaxinit plot`` / :func:`jaxinit.plot.plot_file`.
+PlotKind = Literal["spectrum", "weights"]
+PLOT_KINDS: tuple[str, ...] = get_args(PlotKind)
+
 #: The three weight matrices.
 WEIGHT_NAMES = ("W_in", "W_rec", "W_out")
 

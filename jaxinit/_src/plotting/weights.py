@@ -1,0 +1,144 @@
+"""The recurrent weight matrix as an image, with E/I blocks and the mask (:func:`weights`)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+from matplotlib.patches import Patch
+
+from jaxinit._src import checks
+from jaxinit._src.effective import effective
+from jaxinit._src.params import Params
+from jaxinit._src.plotting.arguments import WHICH, as_matrices, check_ax, new_axes
+
+
+def _matrix(params, which: str):
+    """``(W, connected, signs, name)`` of a Params or a bare matrix."""
+    if not isinstance(params, Params):
+        W = as_matrices("params", params, max_ndim=2)
+        return W, np.ones(W.shape, dtype=bool), None, "W"
+    checks.single_network(params)
+    source = effective(params).W_rec if which == "effective" else params.W_rec
+    W = as_matrices(f"{which} W_rec", source, max_ndim=2)
+    connected = np.asarray(params.rec_connectivity) != 0
+    signs = np.asarray(params.dale_rec_diag) if params.dale else None
+    return W, connected, signs, f"{which} W_rec"
+
+
+def _label(ax, x: float, text: str, **style) -> None:
+    ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", **style)
+
+
+def _mark_dale(ax, signs: np.ndarray) -> str:
+    """Draw the E/I boundary and labels; returns a note for the title."""
+    N = signs.size
+    n_exc = int((signs > 0).sum())
+    if not bool((signs[:n_exc] > 0).all() and (signs[n_exc:] < 0).all()):
+        return ", E/I units interleaved"
+    if n_exc in (0, N):
+        _label(ax, (N - 1) / 2, f"all {N} {'excitatory' if n_exc == N else 'inhibitory'}")
+        return ""
+    edge = n_exc - 0.5
+    style = {"color": "black", "lw": 1.2, "zorder": 3}
+    ax.axvline(edge, gid="ei-boundary-columns", **style)
+    ax.axhline(edge, gid="ei-boundary-rows", **style)
+    _label(ax, (n_exc - 1) / 2, f"E ({n_exc})", fontweight="bold")
+    _label(ax, (n_exc + N - 1) / 2, f"I ({N - n_exc})", fontweight="bold")
+    return ""
+
+
+def _mask_legend(ax, masked_color) -> None:
+    handle = Patch(facecolor=masked_color, edgecolor="0.4", label="no connection (mask 0)")
+    ax.legend(
+        handles=[handle],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.11),
+        frameon=False,
+        fontsize="small",
+    )
+
+
+def weights(
+    params,
+    *,
+    which: str = "effective",
+    ax=None,
+    cmap="RdBu_r",
+    masked_color="0.45",
+    colorbar: bool = True,
+    title: str | None = None,
+):
+    """The recurrent weight matrix as an image, with E/I blocks and the mask.
+
+    Entry ``(i, j)`` is the weight from unit ``j`` (column, presynaptic) to
+    unit ``i`` (row), as in ``W_rec @ state``. Weights use a diverging
+    colormap centred at 0 (symmetric limits: red excitatory, blue inhibitory
+    with the default ``"RdBu_r"``). Entries the mask removes
+    (``rec_connectivity == 0``, e.g. the diagonal without autapses) are
+    masked in the image and drawn in ``masked_color``, with a legend entry.
+    With Dale's law, when the excitatory units come first (as jaxinit makes
+    them), black lines at ``n_excitatory - 0.5`` separate the excitatory
+    and inhibitory columns and rows, and "E"/"I" labels with the counts sit
+    above the columns.
+
+    Args:
+      params: one network (a :class:`~jaxinit.Params` without leading axes;
+        take a member of an ensemble first), or a real square matrix (shown
+        as it is, without mask or E/I marks).
+      which: ``"effective"`` (default, ``jaxinit.effective(params).W_rec``)
+        or ``"raw"`` (``params.W_rec``); for a Params only.
+      ax: a matplotlib ``Axes`` to draw into; None makes a new figure.
+      cmap: a diverging colormap or its name.
+      masked_color: a matplotlib colour for masked-out entries.
+      colorbar: whether to add a colorbar.
+      title: the axes title; None gives a default.
+
+    Returns:
+      ``(fig, ax)``. The image is ``ax.images[0]``; its data is a masked
+      array whose ``filled(0)`` is the matrix shown. The boundary lines have
+      ``gid`` ``"ei-boundary-columns"`` and ``"ei-boundary-rows"``.
+
+    Raises:
+      TypeError: ``params`` is neither a Params nor a real array, or ``ax``
+        has the wrong type.
+      ValueError: ``params`` is an ensemble, the matrix is not square, empty
+        or finite, or ``which`` is unknown.
+
+    Example:
+      >>> import jax, jaxinit, jaxinit.plot
+      >>> cfg = jaxinit.Config(N_in=2, N_rec=10, N_out=1, dale_ratio=0.8,
+      ...                      autapses=False)
+      >>> params = jaxinit.gaussian_spectral_radius(jax.random.key(0), cfg)
+      >>> fig, ax = jaxinit.plot.weights(params)
+      >>> image = ax.images[0].get_array()
+      >>> bool((image.filled(0) == jaxinit.effective(params).W_rec).all())
+      True
+      >>> int(image.mask.sum())  # the diagonal: no autapses
+      10
+      >>> [line.get_xdata()[0] for line in ax.lines
+      ...  if line.get_gid() == "ei-boundary-columns"]
+      [7.5]
+    """
+    check_ax(ax)
+    if not isinstance(which, str) or which not in WHICH:
+        raise ValueError(f"which must be 'effective' or 'raw', got {which!r}")
+    W, connected, signs, name = _matrix(params, which)
+    fig, ax = new_axes(ax, (6.4, 5.6))
+    colormap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    colormap = colormap.with_extremes(bad=masked_color)
+    shown = W[connected]
+    vmax = float(np.abs(shown).max()) if shown.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0
+    image = np.ma.masked_array(W, mask=~connected)
+    im = ax.imshow(image, cmap=colormap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
+    ax.set_xlabel("presynaptic unit j (from)")
+    ax.set_ylabel("postsynaptic unit i (to)")
+    note = "" if signs is None else _mark_dale(ax, signs)
+    if not connected.all():
+        _mask_legend(ax, masked_color)
+    if title is None:
+        title = f"{name} (N = {W.shape[0]}, density {connected.mean():.2f}{note})"
+    ax.set_title(title, pad=18 if signs is not None else None)
+    return fig, ax
