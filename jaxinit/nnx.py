@@ -50,22 +50,20 @@ try:
 except ImportError as _err:  # pragma: no cover - depends on the environment
     raise ImportError("jaxinit.nnx needs Flax; install it with: pip install flax") from _err
 
+from jaxinit._src import checks
 from jaxinit._src.effective import Effective, effective
+from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
 from jaxinit._src.params import Params
 
 __all__ = ["FIXED", "TRAINABLE", "BasicRNN", "Fixed"]
 
-#: The arrays PsychRNN trains: ``nnx.Param`` variables of :class:`BasicRNN`.
-TRAINABLE = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
+#: The arrays PsychRNN trains: ``nnx.Param`` variables of :class:`BasicRNN`
+#: (the weights, the biases and ``init_state``).
+TRAINABLE: tuple[str, ...] = (*WEIGHT_NAMES, "b_rec", "b_out", "init_state")
 
-#: The arrays PsychRNN keeps fixed: :class:`Fixed` variables of :class:`BasicRNN`.
-FIXED = (
-    "input_connectivity",
-    "rec_connectivity",
-    "output_connectivity",
-    "dale_rec_diag",
-    "dale_out_diag",
-)
+#: The arrays PsychRNN keeps fixed: :class:`Fixed` variables of :class:`BasicRNN`
+#: (the masks and the Dale sign vectors).
+FIXED: tuple[str, ...] = tuple(n for n in ARRAY_FIELDS if n not in TRAINABLE)
 
 
 class Fixed(nnx.Variable):
@@ -109,10 +107,7 @@ class BasicRNN(nnx.Module):
     ):
         if not isinstance(params, Params):
             raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
-        if params.batch_shape != ():
-            raise ValueError(
-                f"params must be a single network, got an ensemble of shape {params.batch_shape}"
-            )
+        checks.single_network(params)
         self.dt = _number("dt", dt, positive=True)
         self.tau = _number("tau", tau, positive=True)
         self.rec_noise = _number("rec_noise", rec_noise, positive=False)

@@ -144,7 +144,7 @@ def test_errors():
     with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params, got dict"):
         BasicRNN({})
     batch = jax.tree.map(lambda a: jnp.stack([a, a]), params)
-    with pytest.raises(ValueError, match=r"single network, got an ensemble of shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"one network, got an ensemble of shape \(2,\)"):
         BasicRNN(batch)
     with pytest.raises(ValueError, match=r"dt must be finite and positive, got 0\.0"):
         BasicRNN(params, dt=0)
