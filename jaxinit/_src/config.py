@@ -131,7 +131,13 @@ class Config:
         """
         if self.dtype == "float64":
             checks.x64_enabled("dtype='float64'")
-        big = float(np.finfo(self.dtype).max)
+        info = np.finfo(self.dtype)
+        if self.spec_rad < float(info.tiny):
+            raise ValueError(
+                f"spec_rad={self.spec_rad!r} is below the smallest normal {self.dtype} "
+                f"({float(info.tiny):.3g}): W_rec could not hold a matrix of that radius"
+            )
+        big = float(info.max)
         for name in ("init_minval", "init_maxval", "spec_rad", "alpha"):
             value = getattr(self, name)
             if value is not None and abs(value) > big:

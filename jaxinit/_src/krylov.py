@@ -31,6 +31,7 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.arnoldi import Options, at_most_once, core, top_eigenvalue
+from jaxinit._src.matrices import normalize, square_matrices
 
 #: Below this size :func:`auto_method` picks the full solve (see its docstring).
 KRYLOV_MIN_N = 512
@@ -240,15 +241,7 @@ def krylov_spectral_radius(
       >>> bool(abs(res.radius - full) <= 1e-5 * full)
       True
     """
-    W = jnp.asarray(W) if not checks.is_traced(W) else W
-    if W.ndim < 2 or W.shape[-1] != W.shape[-2]:
-        raise ValueError(
-            f"W must be a square matrix or a stack of them (..., N, N), got shape {tuple(W.shape)}"
-        )
-    if W.shape[-1] == 0:
-        raise ValueError(f"W must not be empty, got shape {tuple(W.shape)}")
-    if jnp.issubdtype(W.dtype, jnp.complexfloating):
-        raise TypeError(f"W must be real, got dtype {W.dtype}")
+    W = square_matrices(W)
     tol = checks.finite_float("tol", tol, positive=True)
     if not tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
@@ -265,11 +258,13 @@ def krylov_spectral_radius(
     v0 = _start_vector(key, N, dtype)
     tol_arr = jnp.asarray(tol, dtype)
     batch = W.shape[:-2]
-    flat = W.reshape((-1, N, N))
+    # Entries of order one keep the recurrence's small-number thresholds
+    # meaningful at any scale; the radius is multiplied back at the end.
+    flat, scale = normalize(W.reshape((-1, N, N)))
 
     if checks.is_traced(W) or checks.is_traced(v0):
         out = jax.vmap(lambda w: _traced_single(w, v0, tol_arr, opts, fallback))(flat)
-        return KrylovResult(*(x.reshape(batch) for x in out))
+        return _unnormalize(out, scale, batch)
 
     theta, residual, matvecs, restarts = _krylov_batch(flat, v0, tol_arr, opts)
     converged = np.asarray(residual <= tol_arr)
@@ -280,4 +275,12 @@ def krylov_spectral_radius(
         full = theta.at[bad].set(_top_eigenvalue_batch(flat[bad]))
         fell_back[bad] = True
     out = _finish(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
+    return _unnormalize(out, scale, batch)
+
+
+def _unnormalize(out: KrylovResult, scale, batch) -> KrylovResult:
+    """Radius and eigenvalue of the matrices before :func:`normalize`, in ``batch`` shape."""
+    out = out._replace(
+        radius=out.radius * scale, eigenvalue=out.eigenvalue * scale.astype(out.eigenvalue.dtype)
+    )
     return KrylovResult(*(x.reshape(batch) for x in out))

@@ -29,6 +29,7 @@ from jaxinit._src.config import Config
 from jaxinit._src.dale import balance_factors, balance_weights, dale_diagonals
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
+from jaxinit._src.matrices import normalize
 from jaxinit._src.names import ARRAY_FIELDS, INITIALIZER_NAMES, KEY_SLOTS
 from jaxinit._src.params import Params
 from jaxinit._src.schemes import draw
@@ -190,7 +191,10 @@ def _recurrent(plan: Plan, scalars, key, given: dict, masks: dict, mask_is_ones:
         W = scalars["alpha"] * jnp.eye(n_rec, dtype=dtype)
         return _balance(plan, scalars, W, mask, mask_is_ones), rho
     W = given["W_rec"] if "W_rec" in given else jax.random.normal(key, (n_rec, n_rec), dtype)
-    W = _balance(plan, scalars, W, mask, mask_is_ones)
+    # Scaled by its largest entry first, so the radius and the factor that
+    # sets it stay near 1 for any W the dtype holds (the effective matrix is
+    # linear in W, so it can be measured on the normalized one).
+    W, _ = normalize(_balance(plan, scalars, W, mask, mask_is_ones))
     if plan.spectral_radius_of == "effective":
         measured = effective_W_rec(
             W, None if mask_is_ones else mask, masks["dale_rec_diag"], plan.dale

@@ -12,7 +12,7 @@ eager message when the program runs. Three details make that readable:
   INTERNAL: CpuCallback error ...`` with JAX's own frames first and the
   message last, and logs the same traceback to stderr. The log record of a
   jaxinit check is dropped (a filter on JAX's callback logger that matches
-  :class:`RuntimeCheckError` only); the wrapping itself cannot be changed.
+  :class:`JaxinitValueError` only); the wrapping itself cannot be changed.
 * :func:`jaxinit.jit` (``jaxinit/_src/jit.py``) catches that wrapper and
   re-raises the original ``ValueError`` with the eager message;
   :func:`failed_check` finds it.
@@ -32,8 +32,8 @@ import numpy as np
 from jax.experimental import io_callback
 
 
-class RuntimeCheckError(ValueError):
-    """A jaxinit value check failed while a compiled program ran."""
+class JaxinitValueError(ValueError):
+    """A jaxinit value check failed while a compiled program ran (a ``ValueError``)."""
 
 
 # The most recent failures, newest last, so that jaxinit.jit can give the
@@ -45,7 +45,7 @@ _LOCK = threading.Lock()
 class _DropJaxinitChecks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         info = record.exc_info
-        return not (info and isinstance(info[1], RuntimeCheckError))
+        return not (info and isinstance(info[1], JaxinitValueError))
 
 
 logging.getLogger("jax._src.callback").addFilter(_DropJaxinitChecks())
@@ -84,7 +84,7 @@ def _host_check(message: Callable[..., str], depth: int, ok, *values) -> None:
         text = f"{text} (member {member} of the jax.vmap batch)"
     with _LOCK:
         _RECENT.append(text)
-    raise RuntimeCheckError(text)
+    raise JaxinitValueError(text)
 
 
 @functools.cache

@@ -7,20 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import checks
-
-
-def _as_square(W, name="W"):
-    W = jnp.asarray(W)
-    if W.ndim < 2 or W.shape[-1] != W.shape[-2]:
-        raise ValueError(
-            f"{name} must be a square matrix or a stack of them (..., N, N), "
-            f"got shape {tuple(W.shape)}"
-        )
-    if W.shape[-1] == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(W.shape)}")
-    if jnp.issubdtype(W.dtype, jnp.complexfloating):
-        raise TypeError(f"{name} must be real, got dtype {W.dtype}")
-    return W
+from jaxinit._src.krylov import auto_method, krylov_spectral_radius
+from jaxinit._src.matrices import normalize, square_matrices
 
 
 def _working_dtype(dtype):
@@ -33,7 +21,8 @@ def _working_dtype(dtype):
 
 @jax.jit
 def _radius(W):
-    return jnp.max(jnp.abs(jnp.linalg.eigvals(W)), axis=-1)
+    Wn, s = normalize(W)
+    return s * jnp.max(jnp.abs(jnp.linalg.eigvals(Wn)), axis=-1)
 
 
 #: Methods of :func:`spectral_radius` (and ``Config.spectral_method``).
@@ -44,8 +33,6 @@ def resolve_method(method: str, N: int) -> str:
     """``"eig"`` or ``"krylov"`` for an ``N x N`` matrix (``"auto"`` picks by size)."""
     checks.one_of("method", method, METHODS)
     if method == "auto":
-        from jaxinit._src.krylov import auto_method
-
         return auto_method(N)
     return method
 
@@ -59,7 +46,10 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
     (:func:`jaxinit.krylov_spectral_radius`) whose answer is certified by its
     residual to a relative 1e-5 and recomputed with ``eig`` when it is not;
     it is much faster for large ``N``. ``"auto"`` picks ``krylov`` from
-    ``N = 512`` up (``KRYLOV_MIN_N``, measured on a 2-core CPU). Computed in
+    ``N = 512`` up (``KRYLOV_MIN_N``, measured on a 2-core CPU). Each matrix
+    is divided by its largest entry before the solve and the radius
+    multiplied back (:func:`~jaxinit._src.matrices.normalize`), so the answer is right for any
+    finite matrix the dtype holds, not only near unit scale. Computed in
     float32 (float64 input stays float64; 16-bit floats and integers are
     cast to float32). A failed ``eig`` solve gives NaN, which
     :func:`scale_spectral_radius` and the initializers turn into an error.
@@ -76,11 +66,9 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
       >>> round(float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]]))), 5)
       2.0
     """
-    W = _as_square(W)
+    W = square_matrices(W)
     W = W.astype(_working_dtype(W.dtype))
     if resolve_method(method, W.shape[-1]) == "krylov":
-        from jaxinit._src.krylov import krylov_spectral_radius
-
         return krylov_spectral_radius(W).radius
     return _radius(W)
 
@@ -101,11 +89,6 @@ def check_radius(rho, name="W") -> None:
     checks.require(ok, message, operands=(rho,))
 
 
-@jax.jit
-def _rescale(W, target, rho):
-    return W * (target / rho)[..., None, None].astype(W.dtype)
-
-
 def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
     """Rescale ``W`` so that its spectral radius is ``spec_rad``.
 
@@ -120,7 +103,7 @@ def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
       >>> round(float(spectral_radius(W)), 6)
       1.5
     """
-    W = _as_square(W)
+    W = square_matrices(W)
     target = jnp.asarray(spec_rad, _working_dtype(W.dtype))
     ok = jnp.isfinite(target) & (target > 0)
     checks.require(
@@ -131,9 +114,12 @@ def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
         ),
         operands=(target,),
     )
-    rho = spectral_radius(W, method=method)
+    # Scale by the radius of the normalized matrix: every factor stays near 1,
+    # whatever the scale of W and spec_rad (no intermediate overflow).
+    Wn, _ = normalize(W.astype(_working_dtype(W.dtype)))
+    rho = spectral_radius(Wn, method=method)
     check_radius(rho)
-    out = _rescale(W, target, rho)
+    out = (Wn * (target / rho)[..., None, None]).astype(W.dtype)
     checks.require(
         jnp.isfinite(out).all(),
         lambda: (
