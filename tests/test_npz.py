@@ -692,7 +692,7 @@ def test_edited_after_saving_loads_what_psychrnn_runs(tmp_path, good):
     ("changes", "named"),
     [
         (dict(b_rec=np.zeros(9, np.float64)), "'b_rec'"),
-        (dict(dale_ratio=np.float64(0.5)), "'dale_ratio'"),
+        (dict(dale_ratio=np.float64(0.69)), "'dale_ratio'"),  # still 6 of 9 excitatory
         (dict(rec_connectivity=np.ones((9, 9), np.float32)), "'rec_connectivity'"),
         (dict(init_state=np.zeros(9, np.float32)), "'init_state'"),
     ],
@@ -703,7 +703,7 @@ def test_every_edited_psychrnn_entry_is_named(tmp_path, good, changes, named):
         p = jaxinit.load_npz(bad)
     assert p.W_rec.dtype == jnp.float32  # the recorded dtype
     if "dale_ratio" in changes:
-        assert p.dale_ratio == 0.5
+        assert p.dale_ratio == 0.69
 
 
 def test_notebook_style_edit_loads_with_the_weights_psychrnn_uses(interop):
@@ -766,6 +766,9 @@ def test_bad_metadata(tmp_path, good, value, match):
 )
 def test_psychrnn_dale_ratio_forms(tmp_path, good, ratio, expected):
     plain = {k: v for k, v in entries(good).items() if not k.startswith("jaxinit/")}
+    if expected is not None:  # Dale signs that agree with the ratio: int(ratio * 9) excitatory
+        signs = np.where(np.arange(9) < int(expected * 9), 1.0, -1.0).astype(np.float32)
+        plain["Dale_rec"] = np.diag(signs)
     path = tmp_path / "r.npz"
     np.savez(path, **dict(plain, dale_ratio=ratio))
     assert jaxinit.load_npz(path).dale_ratio == expected

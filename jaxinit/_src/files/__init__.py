@@ -4,11 +4,18 @@ One module per job:
 
 * :mod:`~jaxinit._src.files.errors`: the errors and warnings;
 * :mod:`~jaxinit._src.files.layout`: entry names, format versions, ``dale_ratio`` codes;
+* :mod:`~jaxinit._src.files.limits`: the size limits kept when reading a file;
 * :mod:`~jaxinit._src.files.validate`: checks on a network's arrays, entry digests;
-* :mod:`~jaxinit._src.files.archive`: the zip container, reading entries safely;
+* :mod:`~jaxinit._src.files.entries`: checks on an entry's dtype and shape, the byte
+  budget, and entries served from memory (to vet a file before saving it);
+* :mod:`~jaxinit._src.files.archive`: regular files only, the zip container, reading
+  entries in bounded memory;
 * :mod:`~jaxinit._src.files.unpickle`: the allow-list unpickler for PsychRNN's pickles;
 * :mod:`~jaxinit._src.files.atomic`: atomic replacement of a file;
 * :mod:`~jaxinit._src.files.records`: versions, recipe and metadata records;
+* :mod:`~jaxinit._src.files.metadata`: reading the metadata entry, every field checked;
+* :mod:`~jaxinit._src.files.assemble`: entries to Params (finite after the cast, Dale
+  agreement);
 * :mod:`~jaxinit._src.files.saving`: :func:`save_npz`;
 * :mod:`~jaxinit._src.files.loading`: :func:`load_npz`;
 * :mod:`~jaxinit._src.files.reproduce`: :func:`read_provenance`, :func:`reproduce`;

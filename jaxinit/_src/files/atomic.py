@@ -2,9 +2,18 @@
 
 The data goes to a temporary file in the target's folder, is flushed to disk
 (``fsync``), and replaces the target in one ``os.replace``; the folder is then
-synced so the rename itself survives a crash. A failed write removes the
-temporary file, and an ``OSError`` names the user's path, never the
-temporary one.
+synced so the rename itself survives a crash. A failed write (any
+exception, ``KeyboardInterrupt`` included) removes the temporary file, and
+an ``OSError`` names the user's path, never the temporary one.
+
+Only a regular file (or nothing) is ever replaced: a symlink is resolved and
+its target checked, so a link to a device, a FIFO or a socket is refused
+instead of being swapped for a regular file.
+
+A process killed outright (``kill -9``, a power cut) while saving leaves
+the old file untouched, and possibly a temporary file named
+``.<name>.<12 hex digits>.tmp`` next to it (``.net.npz.3f9a0c11d2e4.tmp``
+for ``net.npz``), which is safe to delete.
 """
 
 from __future__ import annotations
@@ -22,13 +31,16 @@ def atomic_write(target: str, write: Callable[[BinaryIO], None]) -> None:
     """Replace ``target`` with what ``write(file)`` writes, atomically.
 
     A symlink at ``target`` is followed (the link stays, its target is
-    replaced); an existing file's permission bits are kept.
+    replaced); an existing file's permission bits are kept. Anything at the
+    resolved path but a regular file (a folder, a device, a FIFO, a socket)
+    is refused before anything is written.
 
     Raises:
       OSError: of the same kind and ``errno`` as the system's
         (``FileNotFoundError`` for a missing folder, ``PermissionError``, ...),
-        with a one-line message naming ``target``. Other errors raised by
-        ``write`` pass through unchanged.
+        with a one-line message naming ``target``; ``IsADirectoryError``
+        for a folder, ``FileExistsError`` for a special file that would be
+        replaced. Other errors raised by ``write`` pass through unchanged.
 
     Example:
       >>> import tempfile
@@ -39,12 +51,14 @@ def atomic_write(target: str, write: Callable[[BinaryIO], None]) -> None:
     """
     real = os.path.realpath(target)  # write through a symlink, keep the link
     folder, base = os.path.split(real)
+    _check_replaceable(target, real)
     try:
         fd, tmp = _create_temporary(folder, base)
     except OSError as err:
         raise _about(target, folder, err) from None
     try:
         _fill(fd, tmp, real, write)
+        _check_replaceable(target, real)  # again: it may have changed while writing
         os.replace(tmp, real)
     except BaseException as err:
         with contextlib.suppress(OSError):
@@ -53,6 +67,38 @@ def atomic_write(target: str, write: Callable[[BinaryIO], None]) -> None:
             raise _about(target, folder, err) from None
         raise
     _fsync_folder(folder)
+
+
+def _check_replaceable(target: str, real: str) -> None:
+    """Refuse unless ``real`` (``target`` resolved) is missing or a regular file."""
+    try:
+        mode = os.lstat(real).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # the write itself reports it (no permission, a missing folder, ...)
+    if stat.S_ISREG(mode):
+        return
+    via = f" (the link leads to {real!r})" if real != os.path.abspath(target) else ""
+    if stat.S_ISDIR(mode):
+        err: OSError = IsADirectoryError(f"cannot save {target!r}: it is a folder{via}")
+        err.errno = errno.EISDIR
+        raise err
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    err = FileExistsError(
+        f"cannot save {target!r}: it is {kind}{via}; jaxinit replaces only regular files"
+    )
+    err.errno = errno.EEXIST  # str(err) stays the one line above
+    raise err
+
+
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symlink that changed while saving",
+}
 
 
 def _create_temporary(folder: str, base: str) -> tuple[int, str]:

@@ -11,6 +11,7 @@ class NpzError(ValueError):
     Attributes:
       path: the file.
       key: the entry at fault, or None when the whole file is.
+      problem: what is wrong, without the file and entry.
 
     Example:
       >>> err = NpzError("net.npz", "W_rec", "must be finite, got nan in it")
@@ -21,6 +22,7 @@ class NpzError(ValueError):
     def __init__(self, path, key, problem):
         self.path = os.fspath(path)
         self.key = key
+        self.problem = problem
         where = f"{self.path}" if key is None else f"{self.path}, entry {key!r}"
         super().__init__(f"{where}: {problem}")
 

@@ -39,7 +39,7 @@ class Inspection:
     notes: tuple[str, ...]
 
 
-def inspect_file(path) -> Inspection:
+def inspect_file(path, *, max_bytes=None) -> Inspection:
     """Load a jaxinit or PsychRNN ``.npz`` file and report what is odd.
 
     Files that cannot be loaded at all (corrupt, truncated, a missing or
@@ -51,7 +51,8 @@ def inspect_file(path) -> Inspection:
     effective ones, a ``Dale_out`` with -1 entries (PsychRNN 1.0.0's
     default), a mask that cuts a unit off, and a recurrent spectral radius of
     0. The warnings :func:`~jaxinit.load_npz` would give are reported as
-    problems instead.
+    problems instead. ``max_bytes`` bounds what is read, as for
+    :func:`~jaxinit.load_npz` (None: 2 GiB).
 
     Example:
       >>> import os, tempfile, jax, numpy as np, jaxinit
@@ -73,7 +74,7 @@ def inspect_file(path) -> Inspection:
     with warnings.catch_warnings(record=True) as caught:
         for category in _FILE_WARNINGS:
             warnings.simplefilter("always", category)
-        contents = read_file(path)
+        contents = read_file(path, max_bytes=max_bytes)
     for warning in caught:
         if issubclass(warning.category, _FILE_WARNINGS):
             problems.append(str(warning.message))
@@ -81,7 +82,7 @@ def inspect_file(path) -> Inspection:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    with open_archive(path) as reader:
+    with open_archive(path, max_bytes) as reader:
         names = list(reader.keys)
         ratio_entry = reader.value("dale_ratio") if "dale_ratio" in reader.keys else None
     origin = "jaxinit" if contents.metadata is not None else "psychrnn"

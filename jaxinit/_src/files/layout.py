@@ -117,7 +117,10 @@ def read_dale_ratio(value, version: int | None) -> float | None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float)):
         raise ValueError(f"must be a number in [0, 1] or None, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError("must be a number in [0, 1] or None, got a huge integer") from None
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise ValueError(f"must be a number in [0, 1] or None, got {value!r}")
     if value == 0.0 and version == 1:

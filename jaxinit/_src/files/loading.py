@@ -6,29 +6,25 @@ import dataclasses
 import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src.effective import effective
-from jaxinit._src.files import records
-from jaxinit._src.files.archive import Reader, as_path, open_archive
-from jaxinit._src.files.errors import DaleRatioWarning, EditedFileWarning, LegacyFileWarning
+from jaxinit._src.files import assemble, limits
+from jaxinit._src.files.archive import as_path, open_archive
+from jaxinit._src.files.entries import EntrySource
+from jaxinit._src.files.errors import EditedFileWarning
 from jaxinit._src.files.layout import (
     GIVEN_PREFIX,
     METADATA_KEY,
     PSYCHRNN_KEYS,
     RAW_PREFIX,
-    read_dale_ratio,
     written_dale_ratio,
 )
-from jaxinit._src.files.unpickle import FunctionRef, transfer_name_of_reference
-from jaxinit._src.files.validate import check_network, digest
-from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
+from jaxinit._src.files.metadata import Metadata, parse_metadata
+from jaxinit._src.files.validate import digest
+from jaxinit._src.names import WEIGHT_NAMES
 from jaxinit._src.params import Params
-from jaxinit._src.transfer import TRANSFER_FUNCTIONS, transfer_function_name
-
-#: Warnings point at the caller of load_npz (load_npz, read_file, _read_*, the helper).
-_STACKLEVEL = 5
+from jaxinit._src.transfer import transfer_function_name
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -49,7 +45,7 @@ class FileContents:
     edited: tuple[str, ...] = ()
 
 
-def load_npz(path, *, dtype=None, transfer_function=None) -> Params:
+def load_npz(path, *, dtype=None, transfer_function=None, max_bytes=None) -> Params:
     """Load a network from an ``.npz`` file written by jaxinit or by PsychRNN.
 
     * Files written by :func:`~jaxinit.save_npz` come back bit for bit (raw
@@ -82,6 +78,15 @@ def load_npz(path, *, dtype=None, transfer_function=None) -> Params:
     development branch, are read by an unpickler that imports nothing;
     anything else raises :class:`~jaxinit.UnsafePickleError`.
 
+    Loading is bounded: only regular files are read (a device, a FIFO or a
+    socket is refused before it is read), every entry's declared dtype and
+    shape are checked against ``max_bytes`` and against the sizes the zip
+    declares before its data is read, entries are streamed into arrays of
+    exactly their declared size, and the metadata's JSON is measured
+    (at most 1 MiB, nested at most 32 deep) before it is parsed. Values are
+    checked to be finite after the cast to ``dtype``, and the metadata must
+    agree with the arrays (sizes, ``dale_ratio`` against the Dale signs).
+
     Args:
       path: the file (exactly this name; no suffix is added).
       dtype: ``"float32"`` or ``"float64"`` to convert the arrays; None keeps
@@ -89,17 +94,23 @@ def load_npz(path, *, dtype=None, transfer_function=None) -> Params:
       transfer_function: a transfer-function name to use instead of the
         file's (PsychRNN 1.0.0 files do not record one; the default is
         ``"relu"``, PsychRNN's default).
+      max_bytes: the most bytes of array data to read from the file, all
+        entries together; None means 2 GiB
+        (``jaxinit._src.files.limits.DEFAULT_MAX_BYTES``). A bigger file is
+        refused with an ``NpzError`` naming the entry that went over.
 
     Returns:
       The :class:`~jaxinit.Params`.
 
     Raises:
       NpzError: (a ``ValueError``) the file is corrupt, truncated, lacks an
-        entry, or an entry has the wrong shape or values; the message names
-        the file and the entry.
+        entry, or an entry has the wrong shape or values, or it holds more
+        than ``max_bytes``, or it is not a regular file (a device, a FIFO, a
+        socket); the message names the file and the entry.
       UnsafePickleError: (an ``NpzError``) an entry holds a pickle that is
         not on the allow-list.
       FileNotFoundError: there is no such file.
+      IsADirectoryError: ``path`` is a folder.
 
     Example:
       >>> import os, tempfile, jax, jaxinit
@@ -111,10 +122,13 @@ def load_npz(path, *, dtype=None, transfer_function=None) -> Params:
       >>> q.N_rec, q.dale_ratio, bool((q.W_rec == p.W_rec).all())
       (8, None, True)
     """
-    return read_file(path, dtype=dtype, transfer_function=transfer_function).params
+    contents = read_file(
+        path, dtype=dtype, transfer_function=transfer_function, max_bytes=max_bytes
+    )
+    return contents.params
 
 
-def read_file(path, *, dtype=None, transfer_function=None) -> FileContents:
+def read_file(path, *, dtype=None, transfer_function=None, max_bytes=None) -> FileContents:
     """Read a network file; see :func:`load_npz`. Also returns the metadata."""
     path = as_path("path", path)
     if dtype is not None:
@@ -126,16 +140,21 @@ def read_file(path, *, dtype=None, transfer_function=None) -> FileContents:
             raise ValueError(f"dtype must be 'float32', 'float64' or None, got {dtype!r}")
     if transfer_function is not None:
         transfer_function = transfer_function_name(transfer_function)
-    with open_archive(path) as reader:
-        if METADATA_KEY in reader.keys:
-            return _read_jaxinit(reader, dtype, transfer_function)
-        return _read_psychrnn(reader, dtype, transfer_function)
+    with open_archive(path, limits.max_bytes_value(max_bytes)) as reader:
+        return read_source(reader, dtype, transfer_function)
+
+
+def read_source(source: EntrySource, dtype=None, transfer_function=None) -> FileContents:
+    """Read a network from the entries of ``source`` (a file's, or ones about to be saved)."""
+    if METADATA_KEY in source.keys:
+        return _read_jaxinit(source, dtype, transfer_function)
+    return _read_psychrnn(source, dtype, transfer_function)
 
 
 # -- pieces shared by both file kinds -----------------------------------------
 
 
-def _check_dtype_available(reader: Reader, dtype: str) -> None:
+def _check_dtype_available(reader: EntrySource, dtype: str) -> None:
     if dtype == "float64" and not jax.config.jax_enable_x64:
         raise reader.error(
             None,
@@ -144,109 +163,40 @@ def _check_dtype_available(reader: Reader, dtype: str) -> None:
         )
 
 
-def _read_entries(reader: Reader) -> dict[str, np.ndarray]:
+def _read_entries(reader: EntrySource) -> dict[str, np.ndarray]:
     """The PsychRNN array entries, exactly as stored."""
     reader.require(PSYCHRNN_KEYS, f"; a PsychRNN weights file has {', '.join(PSYCHRNN_KEYS)}")
     return {key: reader.array(key) for key in PSYCHRNN_KEYS}
 
 
-def _checked(reader: Reader, written: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The stored entries with ``init_state`` flattened, checked as a network."""
-    arrays = dict(written)
-    n_rec = arrays["W_rec"].shape[0] if arrays["W_rec"].ndim == 2 else None
-    if n_rec is not None and arrays["init_state"].shape == (1, n_rec):
-        arrays["init_state"] = arrays["init_state"].reshape(n_rec)
-
-    def fail(name, problem):
-        raise reader.error(name, problem)
-
-    check_network(arrays, fail, diagonals=False)
-    return arrays
-
-
-def _params(arrays, dtype, dale_ratio, transfer) -> Params:
-    fields = {name: arrays[name] for name in ARRAY_FIELDS if not name.startswith("dale_")}
-    fields["dale_rec_diag"] = np.diagonal(arrays["Dale_rec"])
-    fields["dale_out_diag"] = np.diagonal(arrays["Dale_out"])
-    return Params(
-        **{name: jnp.asarray(np.asarray(value, dtype=dtype)) for name, value in fields.items()},
-        dale_ratio=dale_ratio,
-        transfer_function=transfer,
-    )
-
-
-def _entry_dale_ratio(reader: Reader, arrays, version: int | None) -> float | None:
-    """The ``dale_ratio`` entry read as PsychRNN runs it (``version``: jaxinit's, or None)."""
-    if "dale_ratio" not in reader.keys:
-        warnings.warn(
-            f"{reader.path} has no 'dale_ratio' entry: it was written by PsychRNN older than "
-            "1.0, whose Dale matrices follow another convention. Like PsychRNN, jaxinit loads "
-            "it without Dale's law; to apply Dale's law, add the right 'dale_ratio' to the file.",
-            LegacyFileWarning,
-            stacklevel=_STACKLEVEL,
-        )
-        return None
-    value = reader.value("dale_ratio")
-    try:
-        ratio = read_dale_ratio(value, version)
-    except ValueError as err:
-        raise reader.error("dale_ratio", str(err)) from None
-    excitatory = int(np.count_nonzero(np.diagonal(arrays["Dale_rec"]) > 0))
-    if ratio == 0.0 and value == 0 and excitatory:
-        warnings.warn(
-            f"{reader.path}: dale_ratio is 0.0 (every unit inhibitory) but Dale_rec marks "
-            f"{excitatory} units excitatory; PsychRNN 1.0.0 (which tests 'if dale_ratio:') runs "
-            "this file without Dale's law, and so does jaxinit. Write dale_ratio=None for no "
-            "Dale's law, or a Dale_rec of -1 entries for all inhibitory units.",
-            DaleRatioWarning,
-            stacklevel=_STACKLEVEL,
-        )
-        return None
-    return ratio
-
-
-def _file_transfer_function(reader: Reader) -> str:
-    value = reader.value("transfer_function")
-    if isinstance(value, FunctionRef):
-        name = transfer_name_of_reference(value.module, value.name)
-    elif isinstance(value, str):
-        name = value if value in TRANSFER_FUNCTIONS else None
-    else:
-        name = None
-    if name is None:
-        raise reader.error(
-            "transfer_function",
-            f"holds {value!r}, which jaxinit does not know; pass "
-            f"transfer_function= (one of {sorted(TRANSFER_FUNCTIONS)}) to load_npz",
-        )
-    return name
-
-
 # -- PsychRNN files -------------------------------------------------------------
 
 
-def _read_psychrnn(reader: Reader, dtype, transfer_function) -> FileContents:
+def _read_psychrnn(reader: EntrySource, dtype, transfer_function) -> FileContents:
     dtype = dtype or "float32"
     _check_dtype_available(reader, dtype)
-    arrays = _checked(reader, _read_entries(reader))
-    dale_ratio = _entry_dale_ratio(reader, arrays, None)
+    arrays = assemble.checked_network(reader, _read_entries(reader))
+    dale_ratio = assemble.entry_dale_ratio(reader, arrays, None)
     if transfer_function is None:
         transfer_function = "relu"
         if "transfer_function" in reader.keys:
-            transfer_function = _file_transfer_function(reader)
-    return FileContents(_params(arrays, dtype, dale_ratio, transfer_function), None, {})
+            transfer_function = assemble.file_transfer_function(reader)
+    params = assemble.to_params(reader, arrays, dtype, dale_ratio, transfer_function)
+    return FileContents(params, None, {})
 
 
 # -- jaxinit files ----------------------------------------------------------------
 
 
-def _read_jaxinit(reader: Reader, dtype, transfer_function) -> FileContents:
-    meta = records.parse_metadata(reader.path, reader.value(METADATA_KEY))
-    _check_dtype_available(reader, dtype or meta.dtype)
+def _read_jaxinit(reader: EntrySource, dtype, transfer_function) -> FileContents:
+    meta = parse_metadata(reader.path, reader.value(METADATA_KEY))
+    dtype = dtype or meta.dtype
+    _check_dtype_available(reader, dtype)
     raw_keys = [RAW_PREFIX + name for name in WEIGHT_NAMES]
     reader.require(raw_keys, "; jaxinit writes them with every file: it is incomplete")
     written = _read_entries(reader)
-    arrays = _checked(reader, written)
+    arrays = assemble.checked_network(reader, written)
+    _check_sizes(reader, meta, arrays)
     transfer = transfer_function or meta.transfer_function
     edited = _changed_entries(reader, meta, written)
     if not edited:
@@ -258,16 +208,32 @@ def _read_jaxinit(reader: Reader, dtype, transfer_function) -> FileContents:
                 "own entries were changed after jaxinit wrote the file",
             )
         edited = differing  # format 1 has no digests: the PsychRNN entries changed
+    given = _given(reader, meta.raw)
     if edited:
         _warn_edited(reader.path, edited)
-        ratio = _entry_dale_ratio(reader, arrays, meta.version)
-        params = _params(arrays, dtype or meta.dtype, ratio, transfer)
-        return FileContents(params, meta.raw, _given(reader, meta.raw), tuple(edited))
-    params = _params(raw, dtype or meta.dtype, meta.dale_ratio, transfer)
-    return FileContents(params, meta.raw, _given(reader, meta.raw))
+        ratio = assemble.entry_dale_ratio(reader, arrays, meta.version)
+        params = assemble.to_params(reader, arrays, dtype, ratio, transfer)
+        return FileContents(params, meta.raw, given, tuple(edited))
+    where = {name: RAW_PREFIX + name for name in WEIGHT_NAMES}
+    params = assemble.to_params(reader, raw, dtype, meta.dale_ratio, transfer, where)
+    return FileContents(params, meta.raw, given)
 
 
-def _changed_entries(reader: Reader, meta: records.Metadata, written) -> list[str]:
+def _check_sizes(reader: EntrySource, meta: Metadata, arrays) -> None:
+    """The metadata's sizes and ``dale_ratio`` must describe the arrays."""
+    n_rec, n_in = arrays["W_in"].shape
+    actual = {"N_in": n_in, "N_rec": n_rec, "N_out": arrays["W_out"].shape[0]}
+    for name, size in meta.sizes.items():
+        if actual[name] != size:
+            raise reader.error(
+                METADATA_KEY,
+                f"records {name}={size} but the arrays have {name}={actual[name]} "
+                f"(W_in {arrays['W_in'].shape}, W_out {arrays['W_out'].shape})",
+            )
+    assemble.check_dale_agreement(reader, meta.dale_ratio, arrays, METADATA_KEY)
+
+
+def _changed_entries(reader: EntrySource, meta: Metadata, written) -> list[str]:
     """PsychRNN entries that are not what jaxinit wrote (format 1: as far as it can tell)."""
     if meta.version > 1:
         changed = [n for n in PSYCHRNN_KEYS if meta.digests.get(n) != digest(written[n])]
@@ -281,7 +247,7 @@ def _changed_entries(reader: Reader, meta: records.Metadata, written) -> list[st
     return changed
 
 
-def _raw_network(reader: Reader, meta, arrays, written) -> tuple[dict, list[str]]:
+def _raw_network(reader: EntrySource, meta, arrays, written) -> tuple[dict, list[str]]:
     """The arrays with the raw matrices, and the matrices they do not give as written."""
     raw = dict(arrays)
     for name in WEIGHT_NAMES:
@@ -297,7 +263,10 @@ def _raw_network(reader: Reader, meta, arrays, written) -> tuple[dict, list[str]
             raise reader.error(
                 where, f"has dtype {array.dtype} but the metadata records {meta.dtype}"
             )
-    params = _params(raw, meta.dtype, meta.dale_ratio, meta.transfer_function)
+    where = {name: RAW_PREFIX + name for name in WEIGHT_NAMES}
+    params = assemble.to_params(
+        reader, raw, meta.dtype, meta.dale_ratio, meta.transfer_function, where
+    )
     eff = effective(params)._asdict()
     differing = [n for n in WEIGHT_NAMES if not _same_effective(np.asarray(eff[n]), written[n])]
     return raw, differing
@@ -318,13 +287,13 @@ def _warn_edited(path: str, edited) -> None:
         "loading the network PsychRNN runs from them (jaxinit/raw entries ignored). The "
         "recipe recorded in the file no longer describes it.",
         EditedFileWarning,
-        stacklevel=_STACKLEVEL,
+        stacklevel=assemble.STACKLEVEL,
     )
 
 
-def _given(reader: Reader, metadata: dict) -> dict[str, np.ndarray]:
+def _given(reader: EntrySource, metadata: dict) -> dict[str, np.ndarray]:
     given = {}
-    for name in (metadata.get("provenance") or {}).get("given", []):
-        if GIVEN_PREFIX + str(name) in reader.keys:
-            given[name] = reader.array(GIVEN_PREFIX + str(name))
+    for name in (metadata.get("provenance") or {}).get("given") or []:
+        if GIVEN_PREFIX + name in reader.keys:
+            given[name] = reader.array(GIVEN_PREFIX + name)
     return given

@@ -1,7 +1,8 @@
 """What jaxinit records in a file: software versions, the recipe, the metadata entry.
 
 The metadata entry (``jaxinit/metadata``) is JSON; :func:`make_metadata`
-writes it and :func:`parse_metadata` reads and checks it. A recipe is
+writes it and :func:`~jaxinit._src.files.metadata.parse_metadata` reads and
+checks it. A recipe is
 recorded as the initializer's name, the config's fields, the key's PRNG
 implementation and raw ``uint32`` data, and the names of the given arrays
 (which are stored as entries of their own).
@@ -20,8 +21,7 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.files.errors import NpzError
-from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION, METADATA_KEY
+from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
 from jaxinit._src.transfer import transfer_function_name
@@ -134,55 +134,3 @@ def make_metadata(params: Params, digests: Mapping[str, str], record) -> np.ndar
         "provenance": record,
     }
     return np.asarray(json.dumps(metadata, sort_keys=True))
-
-
-@dataclasses.dataclass(frozen=True)
-class Metadata:
-    """The checked contents of a ``jaxinit/metadata`` entry.
-
-    Attributes:
-      version: the format version (1 or 2).
-      dtype: ``"float32"`` or ``"float64"``.
-      dale_ratio: the exact ratio (None: no Dale's law).
-      transfer_function: its name.
-      digests: PsychRNN entry name to SHA-256 (empty for format 1).
-      raw: the whole JSON dict (versions, provenance, ...).
-    """
-
-    version: int
-    dtype: str
-    dale_ratio: float | None
-    transfer_function: str
-    digests: Mapping[str, str]
-    raw: Mapping[str, Any]
-
-
-def parse_metadata(path: str, text: Any) -> Metadata:
-    """Read a metadata entry's text; an :class:`~jaxinit.NpzError` says what is wrong."""
-
-    def fail(problem):
-        return NpzError(path, METADATA_KEY, problem)
-
-    try:
-        metadata = json.loads(text) if isinstance(text, str) else None
-    except ValueError as err:
-        raise fail(f"is not valid JSON: {err}") from err
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise fail(f"is not jaxinit metadata (expected format {FORMAT_NAME!r})")
-    version = metadata.get("format_version")
-    if isinstance(version, bool) or version not in range(1, FORMAT_VERSION + 1):
-        raise fail(
-            f"has format version {version!r}; this jaxinit reads versions 1 to "
-            f"{FORMAT_VERSION} (upgrade jaxinit)"
-        )
-    try:
-        info = metadata["params"]
-        dtype = str(info["dtype"])
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype {dtype!r}")
-        ratio = checks.dale_ratio(info["dale_ratio"], "dale_ratio")
-        transfer = transfer_function_name(info["transfer_function"])
-        digests = {str(k): str(v) for k, v in metadata["entries"].items()} if version > 1 else {}
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise fail(f"is incomplete or invalid: {err!r}") from err
-    return Metadata(version, dtype, ratio, transfer, digests, metadata)

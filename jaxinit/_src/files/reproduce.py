@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from jaxinit._src.config import Config
-from jaxinit._src.files import loading, records
+from jaxinit._src.files import limits, loading, records
 from jaxinit._src.files.archive import as_path
 from jaxinit._src.files.errors import NoRecipeError, NpzError
 from jaxinit._src.files.layout import METADATA_KEY
@@ -139,11 +139,13 @@ def provenance_from_contents(path: str, contents: loading.FileContents) -> Prove
     return Provenance(name, config, impl, key_data, typed, given, file_versions, contents.edited)
 
 
-def read_provenance(path) -> Provenance | None:
+def read_provenance(path, *, max_bytes=None) -> Provenance | None:
     """Read the provenance recorded in a file written by :func:`~jaxinit.save_npz`.
 
     Args:
       path: the ``.npz`` file.
+      max_bytes: bounds what is read, as for :func:`~jaxinit.load_npz`
+        (None: 2 GiB).
 
     Returns:
       A :class:`Provenance`, or None for a file jaxinit did not write (for
@@ -160,7 +162,7 @@ def read_provenance(path) -> Provenance | None:
       ('gaussian_spectral_radius', True, 'threefry2x32')
     """
     path = as_path("path", path)
-    contents = loading.read_file(path)
+    contents = loading.read_file(path, max_bytes=max_bytes)
     if contents.metadata is None:
         return None
     return provenance_from_contents(path, contents)
@@ -290,15 +292,49 @@ def _recorded_recipe(path: str, contents: loading.FileContents) -> Provenance:
     return prov
 
 
-def reproduce(path) -> Reproduction:
+def network_bytes(config: Config) -> int:
+    """Bytes of the arrays of the network ``config`` describes (masks included).
+
+    Example:
+      >>> network_bytes(Config(N_in=1, N_rec=2, N_out=1))  # float32: 25 numbers
+      100
+    """
+    n_in, n_rec, n_out = config.N_in, config.N_rec, config.N_out
+    matrices = n_rec * n_in + n_rec * n_rec + n_out * n_rec
+    vectors = 4 * n_rec + n_out  # b_rec, init_state, two Dale diagonals; b_out
+    return (
+        2 * matrices * np.dtype(config.dtype).itemsize + vectors * np.dtype(config.dtype).itemsize
+    )
+
+
+def _check_recipe_size(path: str, config: Config, budget: int) -> None:
+    nbytes = network_bytes(config)
+    if nbytes > budget:
+        raise NpzError(
+            path,
+            METADATA_KEY,
+            f"records a recipe for a network of N_in={config.N_in}, N_rec={config.N_rec}, "
+            f"N_out={config.N_out} ({limits.size_text(nbytes)} of arrays), more than the limit "
+            f"of {limits.size_text(budget)}; pass a larger max_bytes= to run it",
+        )
+
+
+def reproduce(path, *, max_bytes=None) -> Reproduction:
     """Build the recipe a jaxinit file records and check it gives the file's network.
 
     The file must have been written by :func:`~jaxinit.save_npz` from a
     :class:`~jaxinit.Recipe`. The recipe is built again
     (``recipe.build(quiet=True)``) and every field is compared bit for bit.
 
+    A recorded recipe is only run when the network it makes is no bigger
+    than ``max_bytes``, so a file cannot make jaxinit build a network of any
+    size it likes.
+
     Args:
       path: the ``.npz`` file.
+      max_bytes: the most bytes of array data to read from the file and to
+        let the recorded recipe make (None: 2 GiB, as for
+        :func:`~jaxinit.load_npz`).
 
     Returns:
       A :class:`Reproduction` with ``matches``, ``mismatched``, the versions
@@ -310,7 +346,8 @@ def reproduce(path) -> Reproduction:
       NoRecipeError: (an ``NpzError``) the file records no recipe: a PsychRNN
         file, a jaxinit file saved from bare ``Params``, or one whose
         PsychRNN entries were edited after saving.
-      NpzError: the file cannot be read, or its recipe cannot be run.
+      NpzError: the file cannot be read, or its recipe cannot be run, or
+        the network it would make is bigger than ``max_bytes``.
 
     Example:
       >>> import os, tempfile, jax, jaxinit
@@ -322,8 +359,10 @@ def reproduce(path) -> Reproduction:
       (True, ())
     """
     path = as_path("path", path)
-    contents = loading.read_file(path)
+    budget = limits.max_bytes_value(max_bytes)
+    contents = loading.read_file(path, max_bytes=budget)
     prov = _recorded_recipe(path, contents)
+    _check_recipe_size(path, prov.config, budget)
     try:
         regenerated = prov.regenerate()
     except (TypeError, ValueError) as err:

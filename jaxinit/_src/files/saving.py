@@ -6,6 +6,7 @@ See :mod:`jaxinit._src.files.layout` for what the file holds.
 from __future__ import annotations
 
 import pathlib
+import warnings
 from typing import Any
 
 import jax
@@ -14,7 +15,14 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
-from jaxinit._src.files import archive, atomic, records
+from jaxinit._src.files import archive, atomic, limits, loading, records
+from jaxinit._src.files.entries import MemoryEntries
+from jaxinit._src.files.errors import (
+    DaleRatioWarning,
+    EditedFileWarning,
+    LegacyFileWarning,
+    NpzError,
+)
 from jaxinit._src.files.layout import GIVEN_PREFIX, METADATA_KEY, RAW_PREFIX, dale_ratio_entry
 from jaxinit._src.files.validate import check_network, digest
 from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
@@ -23,7 +31,7 @@ from jaxinit._src.recipe import Recipe
 from jaxinit._src.transfer import transfer_function_name
 
 
-def save_npz(path, network, *, initializer=None, key=None, config=None, given=None):
+def save_npz(path, network, *, initializer=None, key=None, config=None, given=None, max_bytes=None):
     """Save a network as an ``.npz`` file that PsychRNN loads as its weights.
 
     ``network`` is a :class:`~jaxinit.Params`, or a :class:`~jaxinit.Recipe`:
@@ -41,10 +49,19 @@ def save_npz(path, network, *, initializer=None, key=None, config=None, given=No
     it: the ratio, None for no Dale's law, and the smallest positive float for
     a ratio of 0 (so that PsychRNN keeps Dale's law on).
 
+    Before anything is written, the entries are read back by the loader's
+    own code (:func:`~jaxinit.load_npz` with the same ``max_bytes``), so a
+    file jaxinit writes is always one it loads: metadata that contradicts
+    the arrays, or a recorded given array the loader would refuse (complex,
+    pickled), is refused here.
+
     The write is atomic: the data goes to a temporary file in the same
     folder, is flushed to disk, and then replaces ``path`` in one step, so an
-    interrupted save never leaves a half-written file at ``path`` (a killed
-    process may leave a ``.<name>.<random>.tmp`` file behind).
+    interrupted save never leaves a half-written file at ``path``. A process
+    killed outright (``kill -9``) may leave a ``.<name>.<12 hex digits>.tmp``
+    file in the folder (safe to delete). Only a regular file is replaced: a
+    ``path`` that is (or links to) a folder, a device, a FIFO or a socket is
+    refused.
 
     Args:
       path: where to write. Like ``np.savez`` (and PsychRNN's ``save``),
@@ -56,6 +73,9 @@ def save_npz(path, network, *, initializer=None, key=None, config=None, given=No
         in 0.3): the recipe as separate keywords, recorded as given and
         checked against ``network`` for sizes and options. Pass
         ``jaxinit.Recipe(initializer, key, config, given)`` instead.
+      max_bytes: refuse to write a file whose array data is more than this
+        (None: 2 GiB, what :func:`~jaxinit.load_npz` reads by default); a
+        bigger file needs the same ``max_bytes=`` to be loaded.
 
     Returns:
       The ``pathlib.Path`` written (with the ``.npz`` suffix).
@@ -66,8 +86,13 @@ def save_npz(path, network, *, initializer=None, key=None, config=None, given=No
       ValueError: the network is an ensemble, holds non-finite values or
         masks that are not 0/1; or the deprecated keywords are incomplete or
         do not match the network.
+      NpzError: (a ``ValueError``) the file would not load: its metadata
+        contradicts its arrays, a given array is not real numbers, or it
+        holds more than ``max_bytes``.
       OSError: the file cannot be written (a missing folder, no permission,
-        a full disk, ...); the message names ``path``.
+        a full disk, ...), or ``path`` is not a regular file
+        (``IsADirectoryError``, or ``FileExistsError`` for a device, a FIFO
+        or a socket); the message names ``path``.
 
     Example:
       >>> import os, tempfile, jax, jaxinit
@@ -87,7 +112,9 @@ def save_npz(path, network, *, initializer=None, key=None, config=None, given=No
     old = {"initializer": initializer, "key": key, "config": config, "given": given}
     params, recipe = _network_and_recipe(network, old)
     arrays = network_arrays(params)
+    budget = limits.max_bytes_value(max_bytes)
     entries = _entries(params, arrays, recipe)
+    check_loadable(target, entries, budget)
     # archive.write_entries is looked up at write time (tests replace it to fail mid-write).
     atomic.atomic_write(target, lambda file: archive.write_entries(file, entries))
     return pathlib.Path(target)
@@ -211,3 +238,27 @@ def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndar
             entries[GIVEN_PREFIX + name] = np.asarray(array)
     entries[METADATA_KEY] = records.make_metadata(params, digests, record)
     return entries
+
+
+_FILE_WARNINGS = (EditedFileWarning, LegacyFileWarning, DaleRatioWarning)
+
+
+def check_loadable(target: str, entries: dict[str, np.ndarray], budget: int) -> None:
+    """Read ``entries`` back with the loader's code; refuse what it would refuse.
+
+    Raises an :class:`~jaxinit.NpzError` naming ``target`` and the entry
+    when the loader would refuse the file, or load it with a warning.
+    """
+    source = MemoryEntries(target, entries, budget)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            loading.read_source(source)
+        except NpzError as err:
+            raise NpzError(
+                target, err.key, f"not saved, the file would not load: {err.problem}"
+            ) from None
+    for warning in caught:
+        if issubclass(warning.category, _FILE_WARNINGS):
+            raise NpzError(target, None, f"not saved, it would load with: {warning.message}")
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

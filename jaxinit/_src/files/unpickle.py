@@ -159,4 +159,12 @@ def unpickle_object_array(path: str, key: str, payload: bytes):
         or len(state[4]) != 1
     ):
         raise NpzError(path, key, "holds a pickle that is not a one-element NumPy object array")
-    return state[4][0]
+    value = state[4][0]
+    if value is not None and not isinstance(value, (bool, int, float, str, FunctionRef)):
+        raise NpzError(
+            path,
+            key,
+            f"holds a pickled {type(value).__name__}, not None, a number, a string "
+            "or a function reference",
+        )
+    return value
