@@ -1,12 +1,16 @@
-"""Shared fixtures: strict JAX settings, dtypes, keys."""
+"""Shared fixtures: strict JAX settings, dtypes, keys; the ``numerics`` marker;
+:func:`require_module` for tests of optional extras."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import jax
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -43,3 +47,83 @@ def maybe_jit(fn, mode):
     if mode == "jit":
         return jax.jit(fn, static_argnames=("config",))
     return fn
+
+
+#: Test modules whose tests compare float results (against references, other
+#: programs or tolerances). They carry the ``numerics`` marker, and .ci/run
+#: runs them (``-m numerics``) a second time under another OpenBLAS kernel,
+#: since float32 results differ in the last bits between BLAS kernels. The
+#: doctests under jaxinit/ print floats and are marked too.
+NUMERICS_MODULES = frozenset(
+    {
+        "test_dale.py",
+        "test_extremes.py",
+        "test_initializers.py",
+        "test_krylov.py",
+        "test_psychrnn_parity.py",
+        "test_schemes.py",
+        "test_spectral.py",
+        "test_spectral_krylov.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in NUMERICS_MODULES or isinstance(item, pytest.DoctestItem):
+            item.add_marker(pytest.mark.numerics)
+
+
+def require_module(name: str, extra: str):
+    """Import and return the module ``name`` of the optional extra ``extra``.
+
+    Where it is not installed the calling test (or module, at module level) is
+    skipped, except under CI (``CI`` set, as .ci/run does), where that is a
+    failure: CI installs every extra and must run these tests. An installed
+    module that fails to import raises as usual, never skips.
+    """
+    if importlib.util.find_spec(name) is None:
+        message = f"{name} is not installed (pip install 'jaxinit[{extra}]')"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run the tests that need it", pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+    return importlib.import_module(name)
+
+
+EPS32 = float(np.finfo(np.float32).eps)  # 1.19e-7
+
+
+def top_condition(W) -> float:
+    """Condition number of the eigenvalue of largest modulus of ``W`` (float64 scipy)."""
+    import scipy.linalg
+
+    ev, vl, vr = scipy.linalg.eig(np.asarray(W, np.float64), left=True, right=True)
+    top = np.argmax(np.abs(ev))
+    return float(1 / abs(np.vdot(vl[:, top], vr[:, top])))  # unit columns
+
+
+def krylov_bound(W, residual) -> float:
+    """How far a certified float32 Krylov radius of ``W`` may be from the true one.
+
+    Relative. The residual is a relative backward error, so the radius is off
+    by at most ``kappa * residual`` (kappa: the top eigenvalue's condition,
+    :func:`top_condition`). The float32 residual itself carries rounding of
+    about ``sqrt(N) * eps * ||W||_2 / rho`` (N products summed), added to it.
+    Pass ``residual=tol`` where only convergence (``residual <= tol``) is known.
+    """
+    W = np.asarray(W, np.float64)
+    rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+    rounding = np.sqrt(W.shape[-1]) * EPS32 * np.linalg.norm(W, 2) / rho
+    return top_condition(W) * (float(residual) + rounding)
+
+
+def eig_bound(W) -> float:
+    """How far the float32 full solve's radius of ``W`` may be from the true one.
+
+    Relative. LAPACK's error bound for a computed eigenvalue, ``eps * ||A|| /
+    RCONDE`` (LAPACK Users' Guide, section 4.8; RCONDE = 1 / kappa, the growth
+    factor p(N) taken as 1 as LAPACK does), divided by rho, times 10 for margin.
+    """
+    W = np.asarray(W, np.float64)
+    rho = float(np.max(np.abs(np.linalg.eigvals(W))))
+    return 10 * EPS32 * top_condition(W) * np.linalg.norm(W, 2) / rho

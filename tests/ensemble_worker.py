@@ -36,6 +36,9 @@ def per_member_masks(n: int, n_rec: int):
 
 
 def _same(a, b) -> bool:
+    """Bit for bit: sharded and unsharded ensembles run each member's matrix
+    through the same per-matrix LAPACK solve on the same bits (the CPU
+    promise of jaxinit/_src/ensemble.py); the rest is elementwise or moved."""
     import numpy as np
 
     return all(
@@ -55,7 +58,7 @@ def sharded(dump_dir: str) -> None:
     from jax.sharding import PartitionSpec as P
 
     import jaxinit
-    from jaxinit._src.ensemble import ensemble, member, member_key
+    from jaxinit import ensemble, member, member_key
 
     assert jax.device_count() == 8, jax.devices()
     cfg = jaxinit.Config(**CONFIG)
@@ -104,7 +107,10 @@ def sharded(dump_dir: str) -> None:
         for i in (0, 13, n - 1):
             one = member(ens, i)
             alone = gsr(member_key(key, i), cfg, **{k: v[i] for k, v in given.items()})
-            np.testing.assert_allclose(one.W_rec, alone.W_rec, rtol=1e-6, atol=1e-7)
+            # another compiled program; W_rec is scaled by a float32 radius of an
+            # N_rec = 8 matrix: within 8 * 1.19e-7 * kappa * ||W|| / rho (~10) ~ 1e-5
+            # per solve, 2e-5 for the two (bitwise on the CPU in practice)
+            np.testing.assert_allclose(one.W_rec, alone.W_rec, rtol=2e-5, atol=0)
             np.testing.assert_array_equal(one.W_in, alone.W_in)
             holders = {
                 s.device
@@ -166,7 +172,7 @@ def process(pid: int, port: int, outdir: str) -> None:
     )
     try:
         import jaxinit
-        from jaxinit._src.ensemble import ensemble, member
+        from jaxinit import ensemble, member
 
         assert jax.process_count() == 2 and jax.device_count() == 4
         cfg = jaxinit.Config(**CONFIG)

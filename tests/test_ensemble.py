@@ -24,8 +24,9 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxinit
-from jaxinit import Config, Params, UnregulatedSpectrumWarning
-from jaxinit._src.ensemble import _program, _split_given, ensemble, member, member_key
+from jaxinit import Config, Params, UnregulatedSpectrumWarning, ensemble, member, member_key
+from jaxinit._src.batching import program as _program
+from jaxinit._src.ensemble import _split_given
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -56,15 +57,29 @@ def ensembles():
     return {name: quiet(ensemble, fn, KEY, N, cfg) for name, (fn, cfg) in INITS.items()}
 
 
-def assert_same(a: Params, b: Params, *, bitwise=True, rtol=1e-6):
+# Two float32 eigensolves of the same N_rec = 6 matrix in different compiled
+# programs (e.g. another backend's batched solver): each radius is within about
+# N * eps * kappa * ||W||_2 / rho ~ 6 * 1.19e-7 * 10 ~ 7e-6 of the true one, and
+# W_rec is the balanced matrix times spec_rad / rho, so every entry carries
+# that same relative error: 2e-5 for the two together.
+EIG_RTOL = 2e-5
+
+
+def assert_same(a: Params, b: Params, *, bitwise=True, rtol=EIG_RTOL):
+    """Equal bit for bit, or (``bitwise=False``) ``W_rec`` within ``rtol``.
+
+    Without ``bitwise`` only ``W_rec`` may differ: every other array is made
+    from the same threefry bits by elementwise float operations (no
+    reductions, no solver), or is a given array or mask moved unchanged.
+    """
     assert a.dale_ratio == b.dale_ratio and a.transfer_function == b.transfer_function
     for name, x in a.arrays().items():
         y = getattr(b, name)
         assert x.shape == y.shape and x.dtype == y.dtype, name
-        if bitwise:
+        if bitwise or name != "W_rec":
             np.testing.assert_array_equal(x, y, err_msg=name)
         else:
-            np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol, err_msg=name)
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=0, err_msg=name)
 
 
 # --------------------------------------------------------------------------
@@ -125,7 +140,9 @@ def test_member_equals_single_call(ensembles, name):
         for field in RNG_ONLY:
             np.testing.assert_array_equal(getattr(one, field), getattr(alone, field))
         if name != "gaussian_spectral_radius" or jax.default_backend() == "cpu":
-            # batched LAPACK geev gives the same radius as the single solve on CPU
+            # on the CPU the batched solve runs LAPACK geev on each member's
+            # matrix, the same bits in as the single call: the same radius
+            # (promised in jaxinit/_src/ensemble.py); elsewhere EIG_RTOL above
             assert_same(one, alone)
     # members differ from one another
     assert not np.array_equal(ens.W_in[0], ens.W_in[1])
@@ -142,6 +159,8 @@ def test_member_negative_index_and_radius(ensembles):
     ens = ensembles["gaussian_spectral_radius"]
     assert_same(member(ens, -1), member(ens, N - 1))
     radii = jaxinit.spectral_radius(jaxinit.effective(ens).W_rec)
+    # the radius of the scaled matrix, from a second float32 solve: within
+    # about N * eps * kappa * ||W|| / rho ~ 7e-6 of spec_rad (see EIG_RTOL)
     np.testing.assert_allclose(radii, CFG.spec_rad, rtol=1e-5)
 
 
@@ -234,7 +253,8 @@ def test_given_arrays_shared_and_per_member():
 def test_a_nilpotent_member_is_named():
     rec = masks()
     rec[3] = np.triu(np.ones_like(rec[3]), 1)  # strictly upper triangular: radius 0
-    with pytest.raises(ValueError, match=r"member 3 of the ensemble: the spectral radius"):
+    needle = r"the spectral radius of effective W_rec in member 3 of the ensemble is 0\.0"
+    with pytest.raises(ValueError, match=needle):
         ensemble(
             jaxinit.gaussian_spectral_radius,
             KEY,
@@ -277,7 +297,8 @@ def test_given_errors():
         W = np.ones((5, 6, 6))
         W[2, 1, 1] = np.nan
         ensemble(gsr, KEY, N, CFG, W_rec=W)
-    with pytest.raises(ValueError, match="diagonal matrix in every member"):
+    not_diagonal = r"Dale_rec must be a diagonal matrix, got a non-zero off-diagonal entry 1\.0"
+    with pytest.raises(ValueError, match=not_diagonal):
         ensemble(gsr, KEY, N, CFG, Dale_rec=np.ones((5, 6, 6)))
     with pytest.raises(ValueError, match="Dale_rec diagonal must hold only"):
         ensemble(gsr, KEY, N, CFG, Dale_rec=np.broadcast_to(np.eye(6) * 2, (5, 6, 6)))
@@ -308,7 +329,7 @@ def test_custom_callable(ensembles):
     np.testing.assert_array_equal(ens.b_rec, bias)
     assert_same(ens.replace(b_rec=ensembles["alpha_identity"].b_rec), ensembles["alpha_identity"])
     bias[2, 4] = np.inf
-    with pytest.raises(ValueError, match="member 2 of the ensemble: b_rec came out non-finite"):
+    with pytest.raises(ValueError, match="b_rec in member 2 of the ensemble came out non-finite"):
         ensemble(custom_init, KEY, N, CFG_ALPHA, b_rec=bias)
 
 
@@ -390,6 +411,7 @@ def test_float64():
         assert ens.W_rec.dtype == jnp.float64 and ens.init_state.dtype == jnp.float64
         for i in (0, N - 1):
             alone = jaxinit.gaussian_spectral_radius(member_key(KEY, i), cfg)
+            # float64: N * eps * kappa * ||W|| / rho ~ 6 * 2.2e-16 * 10 ~ 1.3e-14
             assert_same(member(ens, i), alone, bitwise=False, rtol=1e-12)
         radii = jaxinit.spectral_radius(jaxinit.effective(ens).W_rec)
         np.testing.assert_allclose(radii, cfg.spec_rad, rtol=1e-12)
@@ -442,6 +464,9 @@ def test_float_options_do_not_recompile(ensembles):
     ens = ensemble(jaxinit.gaussian_spectral_radius, KEY, N, CFG.replace(spec_rad=0.5))
     assert _program.cache_info().currsize == cached  # spec_rad is data, not program
     base = ensembles["gaussian_spectral_radius"]
+    # same program and the same balanced matrix, so the same radius: the two
+    # differ only by the roundings of spec_rad / rho, the product and the
+    # rescale here, <= 4 * 1.19e-7 ~ 4.8e-7 relative
     np.testing.assert_allclose(ens.W_rec, base.W_rec * (0.5 / CFG.spec_rad), rtol=1e-6)
     np.testing.assert_array_equal(ens.W_in, base.W_in)
 
@@ -451,10 +476,12 @@ def test_ten_thousand_tiny_networks():
     ens = ensemble(jaxinit.gaussian_spectral_radius, KEY, n, cfg)
     assert ens.W_rec.shape == (n, cfg.N_rec, cfg.N_rec)
     radii = jaxinit.spectral_radius(jaxinit.effective(ens).W_rec)
+    # the worst of 10 000 random 6 x 6 matrices: kappa of the top eigenvalue
+    # reaches ~100 for a few, so N * eps * kappa ~ 6 * 1.19e-7 * 100 ~ 7e-5
     np.testing.assert_allclose(radii, cfg.spec_rad, rtol=1e-4)
     for i in (0, 4321, n - 1):
         alone = jaxinit.gaussian_spectral_radius(member_key(KEY, i), cfg)
-        assert_same(member(ens, i), alone, bitwise=False, rtol=1e-5)
+        assert_same(member(ens, i), alone, bitwise=False)
     # all members differ
     assert len(np.unique(np.asarray(ens.W_in).reshape(n, -1), axis=0)) == n
 
@@ -562,9 +589,12 @@ def test_two_processes_make_their_own_members(workers):
 
 
 def test_public_names():
-    assert jaxinit.ensemble is ensemble
-    assert jaxinit.member is member
-    assert jaxinit.member_key is member_key
+    from jaxinit._src import ensemble as ensemble_module
+    from jaxinit._src import members
+
+    assert jaxinit.ensemble is ensemble_module.ensemble
+    assert jaxinit.member is members.member
+    assert jaxinit.member_key is members.member_key
     assert {"ensemble", "member", "member_key"} <= set(jaxinit.__all__)
 
 
@@ -572,12 +602,12 @@ def test_public_names():
 def test_members_made_in_chunks_equal_single_calls(monkeypatch, method):
     # Large ensembles are made a few members at a time to bound peak memory;
     # with a tiny budget these 5 members come in chunks of 2, 2 and 1.
-    from jaxinit._src import ensemble as ensemble_module
+    from jaxinit._src import batching
 
     cfg = Config(N_in=2, N_rec=64, N_out=1, dale_ratio=0.8, spectral_method=method)
-    assert ensemble_module._chunk_size(5, 64 * 64 * 4) == 5
-    monkeypatch.setattr(ensemble_module, "CHUNK_BYTES", 2 * 8 * 64 * 64 * 4)
-    assert ensemble_module._chunk_size(5, 64 * 64 * 4) == 2
+    assert batching.chunk_size(5, 64 * 64 * 4) == 5
+    monkeypatch.setattr(batching, "CHUNK_BYTES", 2 * 8 * 64 * 64 * 4)
+    assert batching.chunk_size(5, 64 * 64 * 4) == 2
     _program.cache_clear()
     try:
         chunked = ensemble(jaxinit.gaussian_spectral_radius, KEY, 5, cfg)
@@ -588,6 +618,13 @@ def test_members_made_in_chunks_equal_single_calls(monkeypatch, method):
         for name in ("W_rec", "W_in", "W_out", "init_state", "rec_connectivity"):
             got, want = np.asarray(getattr(chunked, name)[i]), np.asarray(getattr(single, name))
             if method == "eig" or name != "W_rec":
+                # per-matrix LAPACK geev on the same input bits on the CPU (see
+                # jaxinit/_src/ensemble.py), the rest elementwise: same bits
                 np.testing.assert_array_equal(got, want)
-            else:  # batched products round differently from single ones
-                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+            else:
+                # batched matvecs round differently from single ones, so the two
+                # Krylov runs take other paths; each radius is certified to a
+                # residual of 1e-5 and, for these well-conditioned matrices, lies
+                # much closer (N * eps * kappa ~ 64 * 1.19e-7 * 10 ~ 8e-6 after
+                # convergence): 2e-5 for the pair, as for EIG_RTOL
+                np.testing.assert_allclose(got, want, rtol=2e-5, atol=0)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_module
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 KERNEL_NAME = "jaxinit-tests"
 # Generous per-cell limit for a loaded CI machine; each notebook is meant to
@@ -31,7 +33,7 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_is_stored_without_outputs(path):
-    nbformat = pytest.importorskip("nbformat")
+    nbformat = require_module("nbformat", "notebooks")
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
@@ -61,8 +63,8 @@ def _kernel_manager(spec_dir: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_runs(path, tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    nbformat = require_module("nbformat", "notebooks")
+    nbclient = require_module("nbclient", "notebooks")
     workdir = tmp_path / "work"
     workdir.mkdir()
     nb = nbformat.read(path, as_version=4)

@@ -18,10 +18,50 @@ def code_blocks(language):
 
 
 def test_ci_runs_exactly_the_readme_test_command():
+    # The README's test command is CI's entry point itself, so they cannot drift.
     setup, tests = code_blocks("bash")[:2]
-    ci_lines = (ROOT / ".ci" / "run").read_text().strip().splitlines()
-    assert ci_lines[-1].strip() == tests.strip()
+    assert tests.strip() == "bash .ci/run"
     assert "jaxinit init" in setup and "pip install" in setup
+
+
+def ci_commands():
+    """The command lines of .ci/run, comments and blank lines left out."""
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def test_ci_script_builds_lints_and_runs_everything_twice_where_it_matters():
+    commands = ci_commands()
+    assert commands[0] == "set -euo pipefail"
+    assert any(c.startswith("export CI=1 ") for c in commands)  # before anything runs
+    build = [
+        "python3 -m venv .venv",
+        ".venv/bin/python -m pip install -q 'pip<24.1'",
+        ".venv/bin/python -m pip install -q -e '.[test]'",
+        ".venv/bin/ruff check jaxinit tests",
+    ]
+    start = commands.index(build[0])
+    assert commands[start : start + len(build)] == build
+    assert '.venv/bin/python -m pytest "$@" || status=$?' in commands
+    assert 'if [ "$status" -eq 5 ]; then' in commands  # "no tests collected" fails
+    # the whole suite as the environment is, then the float comparisons under
+    # the other kernel setting (Haswell for one of the two runs)
+    whole, numerics = commands.index("run_pytest"), commands.index("run_pytest -m numerics")
+    assert start < whole < numerics
+    between = commands[whole:numerics]
+    assert "unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE" in between
+    assert "export OPENBLAS_CORETYPE=Haswell" in between
+
+
+def test_ci_script_is_executable():
+    assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_numerics_marker_covers_existing_modules():
+    from tests.conftest import NUMERICS_MODULES
+
+    for name in NUMERICS_MODULES:  # a renamed module must not drop out silently
+        assert (ROOT / "tests" / name).is_file(), name
 
 
 def test_import_is_light():
@@ -44,16 +84,19 @@ def test_public_api_is_complete():
         "weight_initializer",
         "gaussian_spectral_radius",
         "alpha_identity",
-        "const_unif",
-        "const_gauss",
-        "glorot_unif",
-        "glorot_gauss",
+        "schemes",
         "balance_dale_ratio",
         "spectral_radius",
         "scale_spectral_radius",
         "effective",
+        "ensemble",
+        "krylov_spectral_radius",
     ):
         assert name in jaxinit.__all__
+    # the random schemes live in jaxinit.schemes (the top-level names are deprecated)
+    for name in ("const_unif", "const_gauss", "glorot_unif", "glorot_gauss", "glorot_fan"):
+        assert callable(getattr(jaxinit.schemes, name)), name
+        assert name not in jaxinit.__all__, name
 
 
 @pytest.mark.parametrize("index", range(len(code_blocks("python"))))

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 
 import jaxinit
+from tests.conftest import require_module
 
-pytest.importorskip("matplotlib")
+require_module("matplotlib", "plot")
 
-import matplotlib.colors as mcolors
-from matplotlib.collections import PathCollection
-from matplotlib.figure import Figure
+import matplotlib.colors as mcolors  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-import jaxinit.plot as jplot
-from jaxinit import ensemble, member
+import jaxinit.plot as jplot  # noqa: E402
+from jaxinit import ensemble, member  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

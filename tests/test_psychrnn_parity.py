@@ -62,6 +62,33 @@ np.random.randn = real_randn
 outputs["gsr_drawn"] = [d for d in drawn if d.ndim == 2][-1]
 outputs["gsr_W_rec"] = init.initializations["W_rec"]
 
+# autapses=False and no mask given: PsychRNN zeroes the diagonal of its default
+# all-ones mask, and its balance uses that mask (with and without Dale).
+def gaussian_spectral_radius(seed, **kwargs):
+    # GaussianSpectralRadius(**kwargs) and the matrix it drew with np.random.randn
+    drawn = []
+    real_randn = np.random.randn
+    def recording_randn(*shape):
+        value = real_randn(*shape)
+        drawn.append(value.copy())
+        return value
+    np.random.randn = recording_randn
+    np.random.seed(seed)
+    try:
+        init = pi.GaussianSpectralRadius(spec_rad=1.3, **sizes, **fixed, **kwargs)
+    finally:
+        np.random.randn = real_randn
+    return [d for d in drawn if d.ndim == 2][-1], init.initializations
+
+for tag, extra in [("plain", {}), ("dale", {"dale_ratio": 0.8})]:
+    init = pi.AlphaIdentity(alpha=0.9, autapses=False, **sizes, **fixed, **extra)
+    for name in ("W_rec", "rec_connectivity", "Dale_rec"):
+        outputs[f"nomask_alpha_{tag}_{name}"] = np.array(init.initializations[name])
+    drawn_W, found = gaussian_spectral_radius(4, autapses=False, **extra)
+    outputs[f"nomask_gsr_{tag}_drawn"] = drawn_W
+    for name in ("W_rec", "rec_connectivity", "Dale_rec"):
+        outputs[f"nomask_gsr_{tag}_{name}"] = np.array(found[name])
+
 # The per-entry scale PsychRNN's glorot schemes pass to numpy.
 base = pi.WeightInitializer(W_rec=inputs["W_rec"], **sizes, **fixed, **fresh_masks())
 scales = {}
@@ -163,8 +190,12 @@ def test_scaling_the_drawn_matrix_matches_gaussian_spectral_radius(reference):
         p = jaxinit.gaussian_spectral_radius(
             jax.random.key(0), cfg, W_rec=out["gsr_drawn"], **given_arrays(arrays)
         )
+        # float64 eigensolves: N * eps * kappa * ||W|| / rho ~ 20 * 2.2e-16 * 10 ~ 4e-14
         np.testing.assert_allclose(p.W_rec, out["gsr_W_rec"], rtol=1e-10)
-    with jax.enable_x64(False):  # float32: PsychRNN's values to float32 rounding
+    # float32: the radius from a float32 eigensolve is within about N * eps *
+    # kappa * ||W|| / rho ~ 20 * 1.19e-7 * 5 ~ 1.2e-5 of PsychRNN's float64 one,
+    # and every entry carries that error (atol: entries rounded to float32)
+    with jax.enable_x64(False):
         cfg = Config(N_in=N_IN, N_rec=N_REC, N_out=N_OUT, spec_rad=1.3, dale_ratio=0.8)
         p = jaxinit.gaussian_spectral_radius(
             jax.random.key(0), cfg, W_rec=out["gsr_drawn"], **given_arrays(arrays)
@@ -172,11 +203,43 @@ def test_scaling_the_drawn_matrix_matches_gaussian_spectral_radius(reference):
         np.testing.assert_allclose(p.W_rec, out["gsr_W_rec"], rtol=2e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dale_ratio", [None, 0.8], ids=["plain", "dale"])
+def test_no_autapses_without_a_given_mask_matches_psychrnn(reference, dale_ratio):
+    # No mask given, autapses=False: the default mask loses its diagonal, and
+    # with Dale the balance divides by the norms of that mask's rows (N - 1
+    # ones each), not of an all-ones mask.
+    arrays, out = reference
+    tag = "plain" if dale_ratio is None else "dale"
+    fixed = {"W_in": arrays["W_in"], "W_out": arrays["W_out"], "init_state": arrays["state"]}
+    sizes = dict(N_in=N_IN, N_rec=N_REC, N_out=N_OUT, autapses=False, dale_ratio=dale_ratio)
+    with jax.enable_x64(True):
+        # float64, elementwise products and norms of N_rec = 20 terms: a few
+        # N * eps = 20 * 2.2e-16 ~ 4e-15 relative
+        cfg = Config(**sizes, alpha=0.9, dtype="float64")
+        p = jaxinit.alpha_identity(jax.random.key(0), cfg, **fixed)
+        np.testing.assert_allclose(p.W_rec, out[f"nomask_alpha_{tag}_W_rec"], rtol=1e-12)
+        mask, dale = (out[f"nomask_alpha_{tag}_{n}"] for n in ("rec_connectivity", "Dale_rec"))
+        np.testing.assert_array_equal(p.rec_connectivity, mask)
+        np.testing.assert_array_equal(p.Dale_rec, dale)
+        # the radius from two float64 eigensolves (LAPACK geev both): within
+        # N * eps * kappa * ||W|| / rho ~ 20 * 2.2e-16 * 10 ~ 4e-14 of each other
+        cfg = Config(**sizes, spec_rad=1.3, dtype="float64")
+        drawn = out[f"nomask_gsr_{tag}_drawn"]
+        p = jaxinit.gaussian_spectral_radius(jax.random.key(0), cfg, W_rec=drawn, **fixed)
+        np.testing.assert_allclose(p.W_rec, out[f"nomask_gsr_{tag}_W_rec"], rtol=1e-10)
+        mask, dale = (out[f"nomask_gsr_{tag}_{n}"] for n in ("rec_connectivity", "Dale_rec"))
+        np.testing.assert_array_equal(p.rec_connectivity, mask)
+        np.testing.assert_array_equal(p.Dale_rec, dale)
+    np.testing.assert_array_equal(np.diagonal(out[f"nomask_gsr_{tag}_rec_connectivity"]), 0)
+
+
 def test_glorot_scales_match_psychrnn(reference):
     arrays, out = reference
     fan = np.asarray(jaxinit.schemes.glorot_fan(arrays["m_rec"]), np.float64)
-    np.testing.assert_allclose(np.sqrt(2 / fan), out["glorot_gauss_std"], rtol=1e-6)
-    np.testing.assert_allclose(np.sqrt(6 / fan), out["glorot_unif_limit"], rtol=1e-6)
+    # fan_in + fan_out are counts (exact in float32 below 2**24), and both sides
+    # then take the same two correctly rounded float64 steps: the same bits
+    np.testing.assert_array_equal(np.sqrt(2 / fan), out["glorot_gauss_std"])
+    np.testing.assert_array_equal(np.sqrt(6 / fan), out["glorot_unif_limit"])
 
 
 def test_psychrnn_defects_that_jaxinit_fixes(reference):

@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from tests.conftest import require_module
+
+tf = require_module("tensorflow", "tf")
 
 import jaxinit  # noqa: E402
 import jaxinit.tf as jtf  # noqa: E402

@@ -14,7 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+from tests.conftest import require_module
+
+tf = require_module("tensorflow", "tf")
 
 import jaxinit  # noqa: E402
 import jaxinit.tf as jtf  # noqa: E402
@@ -97,7 +99,7 @@ def test_deprecated_spellings_warn_and_keep_their_behaviour():
 
 
 def test_zero_dale_ratio_is_tiny_and_dale_on(tmp_path):
-    from jaxinit._src.npz import psychrnn_dale_ratio
+    from jaxinit._src.files.layout import psychrnn_dale_ratio
 
     tiny = float(np.finfo(np.float64).tiny)
     assert psychrnn_dale_ratio(0.0) == tiny  # the value save_npz writes for a ratio of 0
@@ -143,7 +145,7 @@ def test_psychrnn_initializer_interface():
 
 
 def test_save(tmp_path):
-    from jaxinit._src.npz import METADATA_KEY, RAW_PREFIX
+    from jaxinit._src.files.layout import METADATA_KEY, RAW_PREFIX
 
     nets = networks()
     for case, params in nets.items():

@@ -337,8 +337,8 @@ def ensemble(
 
       >>> part = ensemble(jaxinit.gaussian_spectral_radius, key, 100, cfg,
       ...                 members=range(5, 10))
-      >>> one = jaxinit.gaussian_spectral_radius(member_key(key, 7), cfg)
-      >>> bool(jax.numpy.allclose(member(part, 7 - 5).W_rec, one.W_rec))
+      >>> one = jaxinit.gaussian_spectral_radius(jaxinit.member_key(key, 7), cfg)
+      >>> bool(jax.numpy.allclose(jaxinit.member(part, 7 - 5).W_rec, one.W_rec))
       True
     """
     kind = _kind(init_fn)
@@ -397,8 +397,3 @@ def ensemble(
     out, status = program(key_data, index_array, scalars, shared, stacked)
     _check_results(static if kind is not None else None, config, status, indices)
     return out if kind is None else finish(config, out)
-
-
-# Temporary names for tests written before the program moved to batching.py
-# (removed when those tests are updated).
-_program = program_for

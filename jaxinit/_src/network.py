@@ -210,7 +210,11 @@ def _has_recurrence(plan: Plan, masks: dict, mask_is_ones: bool):
     the effective ``W_rec`` is nilpotent (no recurrent dynamics) whatever the
     weights. Checked in raw mode, where the effective matrix is not measured
     (in effective mode its radius of 0 is refused anyway); O(N^2)."""
-    if mask_is_ones or plan.kind != "gaussian_spectral_radius":
+    if (
+        mask_is_ones
+        or plan.kind != "gaussian_spectral_radius"
+        or plan.spectral_radius_of == "effective"
+    ):
         return jnp.asarray(True)
     mask = masks["rec_connectivity"] != 0
     lower = jnp.tril(mask).any()  # entries on or below the diagonal

@@ -11,6 +11,8 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
+from jaxinit._src.files.layout import psychrnn_dale_ratio
+from jaxinit._src.files.saving import save_npz
 from jaxinit._src.kernels.base import layout_choice
 from jaxinit._src.names import (
     FIELD_OF,
@@ -22,7 +24,6 @@ from jaxinit._src.names import (
     Weights,
     psychrnn_shapes,
 )
-from jaxinit._src.npz import psychrnn_dale_ratio, save_npz
 from jaxinit._src.params import Params
 from jaxinit._src.tfshim.arrays import ArrayInitializer, tf_transfer_function
 
