@@ -200,7 +200,7 @@ def bench_radius(sizes, repeats):
     import jax.numpy as jnp
 
     import jaxinit
-    from jaxinit._src.krylov import krylov_spectral_radius
+    from jaxinit import krylov_spectral_radius
 
     rows = []
     for N in sizes:

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import jaxinit
 from jaxinit._src import files
 from jaxinit._src.files import archive, layout
-from jaxinit._src.names import ARRAY_FIELDS
+from jaxinit._src.names import ARRAY_FIELDS, PSYCHRNN_NAMES
 from tests.psychrnn_support import run_psychrnn
 
 RTOL, ATOL = 1e-6, 1e-7  # float32 rounding
@@ -240,7 +240,7 @@ def test_psychrnn_uses_the_effective_weights_of_a_jaxinit_file(interop, name):
     assert str(w["warnings"]) == ""  # PsychRNN loads the file without complaint
     # PsychRNN keeps the extra jaxinit entries in its dict and uses none of them.
     keys = set(outputs[name + ":keys"].tolist())
-    assert {layout.METADATA_KEY, "jaxinit/raw/W_rec", "dale_ratio", *layout.PSYCHRNN_KEYS} <= keys
+    assert {layout.METADATA_KEY, "jaxinit/raw/W_rec", "dale_ratio", *PSYCHRNN_NAMES} <= keys
     # PsychRNN holds None without Dale's law (NaN here), the tiny float for a ratio of 0
     expected_ratio = {"nodale": np.nan, "dale0": layout.TINY_RATIO}.get(name, params.dale_ratio)
     np.testing.assert_equal(float(w["dale_ratio"]), expected_ratio)
@@ -383,7 +383,7 @@ def test_layout_needs_no_pickle_and_matches_psychrnn(tmp_path, net):
     meta = json.loads(str(e[layout.METADATA_KEY]))
     assert meta["format"] == "jaxinit.npz" and meta["format_version"] == 2
     assert meta["params"]["dale_ratio"] == 0.7
-    assert sorted(meta["entries"]) == sorted(layout.PSYCHRNN_KEYS)
+    assert sorted(meta["entries"]) == sorted(PSYCHRNN_NAMES)
     assert meta["versions"]["jax"] == jax.__version__
     assert meta["provenance"] is None
 

@@ -10,9 +10,8 @@ import numpy as np
 from jaxinit._src.effective import effective
 from jaxinit._src.files.archive import as_path, open_archive
 from jaxinit._src.files.errors import DaleRatioWarning, EditedFileWarning, LegacyFileWarning
-from jaxinit._src.files.layout import PSYCHRNN_KEYS
 from jaxinit._src.files.loading import FileContents, read_file
-from jaxinit._src.names import WEIGHT_NAMES
+from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES
 from jaxinit._src.summary import Summary, summarize
 
 #: The warnings loading can give; inspect_file reports them as problems instead.
@@ -104,7 +103,7 @@ def inspect_file(path, *, max_bytes=None) -> Inspection:
 
 
 def _entry_notes(names) -> list[str]:
-    known = {*PSYCHRNN_KEYS, "dale_ratio", "transfer_function"}
+    known = {*PSYCHRNN_NAMES, "dale_ratio", "transfer_function"}
     extra = sorted(n for n in names if n not in known and not n.startswith("jaxinit/"))
     if not extra:
         return []

@@ -41,16 +41,11 @@ import math
 
 import numpy as np
 
-from jaxinit._src.names import PSYCHRNN_NAMES
-
 FORMAT_NAME = "jaxinit.npz"
 FORMAT_VERSION = 2
 METADATA_KEY = "jaxinit/metadata"
 RAW_PREFIX = "jaxinit/raw/"
 GIVEN_PREFIX = "jaxinit/given/"
-
-#: The array entries PsychRNN 1.0.0 reads from a weights file (``dale_ratio`` aside).
-PSYCHRNN_KEYS = PSYCHRNN_NAMES
 
 #: The ``dale_ratio`` written for a ratio of exactly 0 (see the module docstring).
 TINY_RATIO = float(np.finfo(np.float64).tiny)

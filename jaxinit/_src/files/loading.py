@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
-import jax
 import numpy as np
 
+from jaxinit._src import checks
 from jaxinit._src.effective import effective
 from jaxinit._src.files import assemble, limits
 from jaxinit._src.files.archive import as_path, open_archive
@@ -16,13 +16,12 @@ from jaxinit._src.files.errors import EditedFileWarning
 from jaxinit._src.files.layout import (
     GIVEN_PREFIX,
     METADATA_KEY,
-    PSYCHRNN_KEYS,
     RAW_PREFIX,
     written_dale_ratio,
 )
 from jaxinit._src.files.metadata import Metadata, parse_metadata
 from jaxinit._src.files.validate import digest
-from jaxinit._src.names import WEIGHT_NAMES
+from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES
 from jaxinit._src.params import Params
 from jaxinit._src.transfer import transfer_function_name
 
@@ -155,18 +154,17 @@ def read_source(source: EntrySource, dtype=None, transfer_function=None) -> File
 
 
 def _check_dtype_available(reader: EntrySource, dtype: str) -> None:
-    if dtype == "float64" and not jax.config.jax_enable_x64:
-        raise reader.error(
-            None,
-            "loading as float64 needs 64-bit JAX: call jax.config.update('jax_enable_x64', "
-            "True) first, or pass dtype='float32'",
-        )
+    if dtype == "float64":
+        try:
+            checks.x64_enabled("loading as float64 (or pass dtype='float32')")
+        except ValueError as err:
+            raise reader.error(None, str(err)) from None
 
 
 def _read_entries(reader: EntrySource) -> dict[str, np.ndarray]:
     """The PsychRNN array entries, exactly as stored."""
-    reader.require(PSYCHRNN_KEYS, f"; a PsychRNN weights file has {', '.join(PSYCHRNN_KEYS)}")
-    return {key: reader.array(key) for key in PSYCHRNN_KEYS}
+    reader.require(PSYCHRNN_NAMES, f"; a PsychRNN weights file has {', '.join(PSYCHRNN_NAMES)}")
+    return {key: reader.array(key) for key in PSYCHRNN_NAMES}
 
 
 # -- PsychRNN files -------------------------------------------------------------
@@ -236,9 +234,9 @@ def _check_sizes(reader: EntrySource, meta: Metadata, arrays) -> None:
 def _changed_entries(reader: EntrySource, meta: Metadata, written) -> list[str]:
     """PsychRNN entries that are not what jaxinit wrote (format 1: as far as it can tell)."""
     if meta.version > 1:
-        changed = [n for n in PSYCHRNN_KEYS if meta.digests.get(n) != digest(written[n])]
+        changed = [n for n in PSYCHRNN_NAMES if meta.digests.get(n) != digest(written[n])]
     else:
-        changed = [n for n in PSYCHRNN_KEYS if written[n].dtype != np.dtype(meta.dtype)]
+        changed = [n for n in PSYCHRNN_NAMES if written[n].dtype != np.dtype(meta.dtype)]
     expected = written_dale_ratio(meta.dale_ratio, meta.version)
     value = reader.value("dale_ratio") if "dale_ratio" in reader.keys else "missing"
     same = value is None if expected is None else isinstance(value, float) and value == expected

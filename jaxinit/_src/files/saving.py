@@ -9,7 +9,6 @@ import pathlib
 import warnings
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -204,11 +203,8 @@ def _check_dtypes(arrays: dict[str, np.ndarray]) -> None:
                 f"params.{name} has dtype {array.dtype} but params.W_rec has {dtype}; "
                 "every array of a saved network must share one dtype"
             )
-    if dtype == np.float64 and not jax.config.jax_enable_x64:
-        raise ValueError(
-            "params are float64 but 64-bit JAX is off: call "
-            "jax.config.update('jax_enable_x64', True) first"
-        )
+    if dtype == np.float64:
+        checks.x64_enabled("saving float64 params")
 
 
 def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndarray]:
