@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,15 @@ def test_eager_jit_vmap_ensemble_and_reproduce_agree_bitwise(case, tmp_path_fact
     assert result.matches, result.message
     assert_bitwise(result.regenerated, jaxinit.member(ens, 1), "reproduce vs ensemble")
     assert_bitwise(jaxinit.load_npz(path), jaxinit.member(ens, 1), "file vs ensemble")
+
+
+# Configs and keys for which a caller's jax.jit gave a W_rec up to 3 ulp away from
+# the eager call before the core's inputs passed an optimization barrier.
+@pytest.mark.parametrize(
+    ("N_in", "N_rec", "N_out", "seed"), [(3, 4, 1, 4), (2, 6, 2, 16), (1, 6, 3, 28)]
+)
+def test_jit_equals_eager_where_it_once_differed(N_in, N_rec, N_out, seed):
+    cfg = jaxinit.Config(N_in=N_in, N_rec=N_rec, N_out=N_out, dale_ratio=0.5)
+    make = lambda k: jaxinit.gaussian_spectral_radius(k, cfg)  # noqa: E731
+    key = jax.random.key(seed)
+    assert_bitwise(make(key), jax.jit(make)(key), "jit")
