@@ -69,10 +69,22 @@ NUMERICS_MODULES = frozenset(
 )
 
 
+#: Tests that import TensorFlow into the test process.
+TENSORFLOW_MODULES = frozenset({"test_tf.py", "test_tf_psychrnn.py", "tf.py"})
+
+
+def _imports_tensorflow(item) -> bool:
+    return item.path.name in TENSORFLOW_MODULES or "tfshim" in item.path.parts
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in NUMERICS_MODULES or isinstance(item, pytest.DoctestItem):
             item.add_marker(pytest.mark.numerics)
+    # TensorFlow brings its own copy of XLA/LLVM into the process; JAX programs
+    # compiled after it loaded once crashed XLA's compiler (a segfault in
+    # backend_compile), so the tests that import it run last.
+    items.sort(key=_imports_tensorflow)
 
 
 def require_module(name: str, extra: str):
