@@ -64,7 +64,6 @@ NUMERICS_MODULES = frozenset(
         "test_schemes.py",
         "test_spectral.py",
         "test_spectral_krylov.py",
-        "test_transforms.py",
     }
 )
 

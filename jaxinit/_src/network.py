@@ -245,11 +245,6 @@ def build(plan: Plan, key, scalars: dict, given: dict):
     ``status`` (see :func:`check_outputs`), which lets ``jax.vmap`` and
     sharded callers check a whole batch at once.
     """
-    # Inside a caller's jit the scalars and given arrays are often constants, and
-    # XLA's constant folding computes with them in another order than the
-    # compiled code; the barrier keeps them data, so the caller's jit gives
-    # bit for bit the network of the eager call.
-    scalars, given = jax.lax.optimization_barrier((scalars, given))
     keys = dict(zip(KEY_SLOTS, jax.random.split(key, len(KEY_SLOTS)), strict=True))
     masks, mask_is_ones = _masks_and_signs(plan, scalars, given)
     out = {**masks, **_other_arrays(plan, scalars, keys, given, masks)}
