@@ -110,8 +110,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'jaxinit' has no attribute {name!r}")
 
 
-def __dir__():
-    return sorted({*globals(), *OPTIONAL_MODULES})
 
 
 __all__ = [
