@@ -27,6 +27,7 @@ from jaxinit import initializers as initializers
 from jaxinit import schemes as schemes
 from jaxinit._src.config import Config as Config
 from jaxinit._src.dale import balance_dale_ratio as balance_dale_ratio
+from jaxinit._src.dale import balance_rows as balance_rows
 from jaxinit._src.dale import dale_vectors as dale_vectors
 from jaxinit._src.dale import n_excitatory as n_excitatory
 from jaxinit._src.effective import Effective as Effective
@@ -51,9 +52,11 @@ from jaxinit._src.krylov import KrylovResult as KrylovResult
 from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
 from jaxinit._src.members import member as member
 from jaxinit._src.members import member_key as member_key
+from jaxinit._src.names import DALE_BALANCES as DALE_BALANCES
 from jaxinit._src.names import INITIALIZER_NAMES as INITIALIZER_NAMES
 from jaxinit._src.names import LAYOUTS as LAYOUTS
 from jaxinit._src.names import WEIGHTS as WEIGHTS
+from jaxinit._src.names import DaleBalance as DaleBalance
 from jaxinit._src.names import InitializerName as InitializerName
 from jaxinit._src.names import Layout as Layout
 from jaxinit._src.names import SpectralMethod as SpectralMethod
@@ -64,6 +67,8 @@ from jaxinit._src.network import alpha_identity as alpha_identity
 from jaxinit._src.network import gaussian_spectral_radius as gaussian_spectral_radius
 from jaxinit._src.network import weight_initializer as weight_initializer
 from jaxinit._src.params import Params as Params
+from jaxinit._src.predicted import bulk_radius as bulk_radius
+from jaxinit._src.predicted import predicted_radius as predicted_radius
 from jaxinit._src.recipe import Recipe as Recipe
 from jaxinit._src.schemes import SCHEMES as SCHEMES
 from jaxinit._src.spectral import scale_spectral_radius as scale_spectral_radius
@@ -113,6 +118,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "DALE_BALANCES",
     "INITIALIZER_NAMES",
     "LAYOUTS",
     "NETWORK_INITIALIZERS",
@@ -120,6 +126,7 @@ __all__ = [
     "TRANSFER_FUNCTIONS",
     "WEIGHTS",
     "Config",
+    "DaleBalance",
     "DaleRatioWarning",
     "EditedFileWarning",
     "Effective",
@@ -144,6 +151,8 @@ __all__ = [
     "__version__",
     "alpha_identity",
     "balance_dale_ratio",
+    "balance_rows",
+    "bulk_radius",
     "dale_vectors",
     "effective",
     "ensemble",
@@ -156,6 +165,7 @@ __all__ = [
     "member",
     "member_key",
     "n_excitatory",
+    "predicted_radius",
     "read_provenance",
     "reproduce",
     "save_npz",

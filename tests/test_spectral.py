@@ -117,6 +117,7 @@ def test_methods_agree_and_auto_picks_by_size():
     scaled = scale_spectral_radius(W, 1.3, method="krylov")
     assert numpy_radius(scaled) == pytest.approx(1.3, rel=1e-5)
     with pytest.raises(
-        ValueError, match=r"method must be one of \['auto', 'eig', 'krylov'\], got 'qr'"
+        ValueError,
+        match=r"method must be one of \['auto', 'eig', 'krylov', 'predicted'\], got 'qr'",
     ):
         spectral_radius(W, method="qr")

@@ -10,11 +10,13 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.names import (
+    DALE_BALANCES,
     DTYPES,
     PSYCHRNN_NAMES,
     SCHEME_NAMES,
     SPECTRAL_METHODS,
     SPECTRAL_RADIUS_OF,
+    DaleBalance,
     DType,
     SchemeName,
     SpectralMethod,
@@ -58,7 +60,17 @@ class Config:
       spectral_method: how the radius is measured for scaling: ``"eig"``
         (full eigenvalue solve, default), ``"krylov"`` (restarted Arnoldi with
         a residual certificate and a fall-back to ``eig``; much faster for
-        large ``N_rec``) or ``"auto"`` (``krylov`` from ``N_rec = 512`` up).
+        large ``N_rec``), ``"auto"`` (``krylov`` from ``N_rec = 512`` up) or
+        ``"predicted"`` (no eigensolve: the radius the variance profile of the
+        matrix predicts, see :func:`~jaxinit.predicted_radius`; off by a few
+        percent at finite ``N``, and wrong for matrices with outliers).
+      dale_balance: how Dale's law balances excitation and inhibition in
+        ``W_rec`` (``gaussian_spectral_radius`` and ``alpha_identity``):
+        ``"psychrnn"`` (default, PsychRNN's column factors,
+        :func:`~jaxinit.balance_dale_ratio`: balanced on average), ``"rows"``
+        (every unit's effective excitatory and inhibitory inputs cancel
+        exactly, :func:`~jaxinit.balance_rows`) or None (no balancing).
+        Ignored without Dale's law, except that ``"rows"`` then raises.
 
     Example:
       >>> cfg = Config(N_in=2, N_rec=50, N_out=1, dale_ratio=0.8)
@@ -83,6 +95,7 @@ class Config:
     dtype: DType = "float32"
     spectral_radius_of: SpectralRadiusOf = "raw"
     spectral_method: SpectralMethod = "eig"
+    dale_balance: DaleBalance | None = "psychrnn"
 
     def __post_init__(self):
         # Normalise to plain Python values so the config hashes and compares
@@ -121,6 +134,18 @@ class Config:
         put("dtype", dtype)
         checks.one_of("spectral_radius_of", self.spectral_radius_of, SPECTRAL_RADIUS_OF)
         checks.one_of("spectral_method", self.spectral_method, SPECTRAL_METHODS)
+        if self.dale_balance is not None and (
+            not isinstance(self.dale_balance, str) or self.dale_balance not in DALE_BALANCES
+        ):
+            raise ValueError(
+                f"dale_balance must be one of {list(DALE_BALANCES)} or None, "
+                f"got {self.dale_balance!r}"
+            )
+        if self.dale_balance == "rows" and self.dale_ratio is None:
+            raise ValueError(
+                "dale_balance='rows' balances excitatory against inhibitory inputs and "
+                "needs Dale's law: set dale_ratio, or use dale_balance='psychrnn' or None"
+            )
         self.check_representable()
 
     def check_representable(self) -> None:

@@ -121,3 +121,67 @@ def balance_factors(mask, v) -> jax.Array:
     else:
         norms = jnp.sqrt(jnp.square(mask) @ jnp.square(v))
     return v / jnp.where(norms > 0, norms, 1)
+
+
+def balance_rows(W_rec, rec_connectivity, dale_signs) -> jax.Array:
+    """Balance each unit's excitatory and inhibitory input exactly.
+
+    For unit ``i`` (row ``i``), let ``E_i`` be the sum of ``|W_rec[i, j]| *
+    rec_connectivity[i, j]`` over the excitatory columns ``j``
+    (``dale_signs[j] > 0``) and ``I_i`` the same sum over the inhibitory
+    ones. The inhibitory entries of row ``i`` are multiplied by ``E_i / I_i``,
+    so that in the effective matrix (masked, ``|.|``, Dale signs) every row
+    sums to zero; the excitatory weights keep their values. Only positive
+    factors are used, so the signs of ``W_rec`` are unchanged. A row that has
+    no excitatory or no inhibitory input (``E_i = 0`` or ``I_i = 0``, e.g.
+    an all-excitatory network, or a sparse mask that left a unit without
+    inhibitory inputs) cannot be balanced and is left as it is. Leading batch
+    axes are allowed.
+
+    This removes the outlier eigenvalues that balancing only the means (as
+    :func:`balance_dale_ratio` does) leaves at finite ``N`` (Rajan & Abbott,
+    PRL 97:188104, 2006).
+
+    Args:
+      W_rec: recurrent weights, shape ``(..., N_rec, N_rec)``.
+      rec_connectivity: the recurrent mask, same shape (or broadcastable).
+      dale_signs: the Dale signs per unit (the diagonal of ``Dale_rec``:
+        +1 excitatory, -1 inhibitory), shape ``(..., N_rec)``.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> W = jnp.array([[1.0, 2.0, 0.5], [3.0, 1.0, 1.0], [1.0, 1.0, 4.0]])
+      >>> B = balance_rows(W, jnp.ones((3, 3)), jnp.array([1.0, 1.0, -1.0]))
+      >>> (jnp.abs(B) * jnp.array([1.0, 1.0, -1.0])).sum(axis=1).tolist()
+      [0.0, 0.0, 0.0]
+    """
+    W_rec = jnp.asarray(W_rec)
+    if W_rec.ndim < 2 or W_rec.shape[-1] != W_rec.shape[-2]:
+        raise ValueError(f"W_rec must be square, got shape {tuple(W_rec.shape)}")
+    n = W_rec.shape[-1]
+    mask = jnp.asarray(rec_connectivity, W_rec.dtype)
+    if mask.shape[-2:] != W_rec.shape[-2:]:
+        raise ValueError(
+            f"rec_connectivity must have shape {(n, n)} like W_rec, got {tuple(mask.shape)}"
+        )
+    signs = jnp.asarray(dale_signs, W_rec.dtype)
+    if signs.shape[-1:] != (n,):
+        raise ValueError(f"dale_signs must have {n} entries (one per unit), got {signs.shape}")
+    shape = jnp.broadcast_shapes(W_rec.shape, mask.shape, signs[..., None, :].shape)
+    W_rec = jnp.broadcast_to(W_rec, shape)
+    mask = jnp.broadcast_to(mask, shape)
+    signs = jnp.broadcast_to(signs, shape[:-2] + shape[-1:])
+    return W_rec * row_balance_factors(W_rec, mask, signs)
+
+
+def row_balance_factors(W, mask, signs) -> jax.Array:
+    """Entry factors of :func:`balance_rows`: 1 on excitatory columns and
+    ``E_i / I_i`` on the inhibitory columns of row ``i`` (1 where a row cannot
+    be balanced). ``mask=None`` stands for an all-ones mask."""
+    weights = jnp.abs(W) if mask is None else jnp.abs(W) * mask
+    inhibitory = (signs < 0)[..., None, :]
+    exc = jnp.sum(jnp.where(inhibitory, 0, weights), axis=-1, keepdims=True)
+    inh = jnp.sum(jnp.where(inhibitory, weights, 0), axis=-1, keepdims=True)
+    ok = (exc > 0) & (inh > 0)
+    ratio = jnp.where(ok, exc / jnp.where(ok, inh, 1), 1)
+    return jnp.where(inhibitory, ratio, jnp.ones_like(ratio))

@@ -43,9 +43,15 @@ OLD_LAYOUTS = {"psychrnn": "out_in", "flax": "in_out", "keras": "in_out"}
 SpectralRadiusOf = Weights
 SPECTRAL_RADIUS_OF: tuple[str, ...] = WEIGHTS
 
-#: How a spectral radius is measured.
-SpectralMethod = Literal["eig", "krylov", "auto"]
+#: How a spectral radius is measured (``"predicted"``: from the variance
+#: profile, without an eigensolve).
+SpectralMethod = Literal["eig", "krylov", "auto", "predicted"]
 SPECTRAL_METHODS: tuple[str, ...] = get_args(SpectralMethod)
+
+#: How Dale's law balances excitation and inhibition in ``W_rec`` (besides
+#: ``None``, no balancing): PsychRNN's column factors, or exact zero row sums.
+DaleBalance = Literal["psychrnn", "rows"]
+DALE_BALANCES: tuple[str, ...] = get_args(DaleBalance)
 
 #: The dtypes a network is computed in.
 DType = Literal["float32", "float64"]

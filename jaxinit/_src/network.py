@@ -26,7 +26,12 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.dale import balance_factors, balance_weights, dale_diagonals
+from jaxinit._src.dale import (
+    balance_factors,
+    balance_weights,
+    dale_diagonals,
+    row_balance_factors,
+)
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
 from jaxinit._src.matrices import normalize
@@ -53,6 +58,7 @@ class Plan(NamedTuple):
     N_out: int
     autapses: bool
     dale: bool
+    dale_balance: str | None
     which_rand_init: str
     W_rec_scheme: str
     dtype: str
@@ -69,6 +75,7 @@ def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
         N_out=config.N_out,
         autapses=config.autapses,
         dale=config.dale_ratio is not None,
+        dale_balance=config.dale_balance if config.dale_ratio is not None else None,
         which_rand_init=config.which_rand_init,
         W_rec_scheme=config.W_rec_scheme,
         dtype=config.dtype,
@@ -83,9 +90,10 @@ def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
     }
     if config.dale_ratio is not None:
         scalars["n_excitatory"] = np.asarray(config.n_excitatory, np.int32)
-        scalars["balance"] = np.asarray(
-            balance_weights(config.N_rec, config.dale_ratio), config.dtype
-        )
+        if config.dale_balance == "psychrnn":
+            scalars["balance"] = np.asarray(
+                balance_weights(config.N_rec, config.dale_ratio), config.dtype
+            )
     return plan, scalars
 
 
@@ -135,10 +143,16 @@ def _rand(plan: Plan, scalars, name: str, key, mask):
     )
 
 
-def _balance(plan: Plan, scalars, W, mask, mask_is_ones: bool):
-    if not plan.dale:
-        return W
-    return W * balance_factors(None if mask_is_ones else mask, scalars["balance"])[None, :]
+def _balance(plan: Plan, scalars, W, masks: dict, mask_is_ones: bool):
+    """``W`` balanced as ``plan.dale_balance`` says (unchanged without Dale)."""
+    mask = None if mask_is_ones else masks["rec_connectivity"]
+    if plan.dale_balance == "psychrnn":
+        return W * balance_factors(mask, scalars["balance"])[None, :]
+    if plan.dale_balance == "rows":
+        # The factors do not depend on the scale of W; measured on the
+        # normalized copy, their sums cannot overflow.
+        return W * row_balance_factors(normalize(W)[0], mask, masks["dale_rec_diag"])
+    return W
 
 
 def _masks_and_signs(plan: Plan, scalars, given: dict) -> tuple[dict, bool]:
@@ -189,12 +203,12 @@ def _recurrent(plan: Plan, scalars, key, given: dict, masks: dict, mask_is_ones:
         return _rand(plan, scalars, "W_rec", key, mask), rho
     if plan.kind == "alpha_identity":
         W = scalars["alpha"] * jnp.eye(n_rec, dtype=dtype)
-        return _balance(plan, scalars, W, mask, mask_is_ones), rho
+        return _balance(plan, scalars, W, masks, mask_is_ones), rho
     W = given["W_rec"] if "W_rec" in given else jax.random.normal(key, (n_rec, n_rec), dtype)
     # Scaled by its largest entry first, so the radius and the factor that
     # sets it stay near 1 for any W the dtype holds (the effective matrix is
     # linear in W, so it can be measured on the normalized one).
-    W, _ = normalize(_balance(plan, scalars, W, mask, mask_is_ones))
+    W, _ = normalize(_balance(plan, scalars, W, masks, mask_is_ones))
     if plan.spectral_radius_of == "effective":
         measured = effective_W_rec(
             W, None if mask_is_ones else mask, masks["dale_rec_diag"], plan.dale

@@ -9,6 +9,8 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.krylov import auto_method, krylov_spectral_radius
 from jaxinit._src.matrices import normalize, square_matrices
+from jaxinit._src.names import SPECTRAL_METHODS
+from jaxinit._src.predicted import predicted_radius
 
 
 def _working_dtype(dtype):
@@ -26,11 +28,11 @@ def _radius(W):
 
 
 #: Methods of :func:`spectral_radius` (and ``Config.spectral_method``).
-METHODS = ("eig", "krylov", "auto")
+METHODS = SPECTRAL_METHODS
 
 
 def resolve_method(method: str, N: int) -> str:
-    """``"eig"`` or ``"krylov"`` for an ``N x N`` matrix (``"auto"`` picks by size)."""
+    """The method used for an ``N x N`` matrix (``"auto"`` picks eig or krylov by size)."""
     checks.one_of("method", method, METHODS)
     if method == "auto":
         return auto_method(N)
@@ -46,7 +48,11 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
     (:func:`jaxinit.krylov_spectral_radius`) whose answer is certified by its
     residual to a relative 1e-5 and recomputed with ``eig`` when it is not;
     it is much faster for large ``N``. ``"auto"`` picks ``krylov`` from
-    ``N = 512`` up (``KRYLOV_MIN_N``, measured on a 2-core CPU). Each matrix
+    ``N = 512`` up (``KRYLOV_MIN_N``, measured on a 2-core CPU).
+    ``"predicted"`` solves nothing: it returns :func:`~jaxinit.predicted_radius`,
+    the edge of the disk that the matrix's variance profile predicts, which
+    is off by a few percent at finite ``N`` and wrong for structured
+    matrices (read its docstring before using it). Each matrix
     is divided by its largest entry before the solve and the radius
     multiplied back (:func:`~jaxinit._src.matrices.normalize`), so the answer is right for any
     finite matrix the dtype holds, not only near unit scale. Computed in
@@ -56,7 +62,7 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
 
     Args:
       W: array of shape ``(..., N, N)``.
-      method: ``"eig"``, ``"krylov"`` or ``"auto"``.
+      method: ``"eig"``, ``"krylov"``, ``"auto"`` or ``"predicted"``.
 
     Returns:
       An array of shape ``W.shape[:-2]``.
@@ -68,8 +74,11 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
     """
     W = square_matrices(W)
     W = W.astype(_working_dtype(W.dtype))
-    if resolve_method(method, W.shape[-1]) == "krylov":
+    method = resolve_method(method, W.shape[-1])
+    if method == "krylov":
         return krylov_spectral_radius(W).radius
+    if method == "predicted":
+        return predicted_radius(W)
     return _radius(W)
 
 

@@ -18,6 +18,7 @@ import os
 from jaxinit._src.cli.codes import CliError, ExitCode
 from jaxinit._src.config import Config
 from jaxinit._src.names import (
+    DALE_BALANCES,
     DTYPES,
     INITIALIZER_NAMES,
     SCHEME_NAMES,
@@ -80,6 +81,22 @@ def ratio(text: str) -> float | None:
     return value
 
 
+def balance(text: str) -> str | None:
+    """Parse ``--dale-balance``: ``psychrnn``, ``rows`` or ``none``.
+
+    Example:
+      >>> balance("rows"), balance("None")
+      ('rows', None)
+    """
+    if text.strip().lower() == "none":
+        return None
+    if text not in DALE_BALANCES:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(DALE_BALANCES)} or none, got {text!r}"
+        )
+    return text
+
+
 # (option, setting, type or choices, help). The help names PsychRNN's argument.
 OPTIONS = [
     ("--N-in", "N_in", int, "number of inputs (PsychRNN: N_in)"),
@@ -91,6 +108,13 @@ OPTIONS = [
         ratio,
         "fraction of excitatory units in [0, 1] (0: every unit inhibitory), or 'none' for no "
         "Dale's law (PsychRNN: dale_ratio)",
+    ),
+    (
+        "--dale-balance",
+        "dale_balance",
+        balance,
+        "how Dale's law balances W_rec: psychrnn (PsychRNN's column factors, balanced on "
+        "average), rows (each unit's E and I inputs cancel exactly) or none",
     ),
     (
         "--which-rand-init",
@@ -119,7 +143,8 @@ OPTIONS = [
         "spectral_method",
         SPECTRAL_METHODS,
         "how the radius is measured: eig (full solve), krylov (certified Arnoldi, fast for "
-        "large N_rec) or auto",
+        "large N_rec), auto, or predicted (from the variance profile, no eigensolve; a few "
+        "percent off)",
     ),
     ("--alpha", "alpha", float, "diagonal of alpha_identity (PsychRNN: AlphaIdentity alpha)"),
     (
@@ -194,6 +219,8 @@ def read_config_file(path: str) -> dict:
         )
     if "dale_ratio" in data:
         data["dale_ratio"] = _file_dale_ratio(path, data["dale_ratio"])
+    if isinstance(data.get("dale_balance"), str) and data["dale_balance"].lower() == "none":
+        data["dale_balance"] = None
     return data
 
 
