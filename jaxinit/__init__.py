@@ -11,6 +11,9 @@ Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
 * ``jaxinit.gaussian_spectral_radius(key, config)`` and the other network
   initializers make a whole network; ``jaxinit.schemes.glorot_gauss(key,
   mask)`` draws one array.
+* ``jaxinit.connectivity`` (JAX only, always available) draws 0/1
+  connectivity masks: fixed probability, exact counts and degrees, blocks
+  and E/I populations, distance-dependent, small-world.
 * ``jaxinit.initializers`` (JAX only, always available) builds
   ``init(key, shape, dtype)`` kernel initializers for Flax and other JAX code.
 * ``jaxinit.tf``, ``jaxinit.plot``, ``jaxinit.haiku`` and ``jaxinit.nnx`` need
@@ -23,6 +26,7 @@ Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
 import importlib
 import importlib.util
 
+from jaxinit import connectivity as connectivity
 from jaxinit import initializers as initializers
 from jaxinit import schemes as schemes
 from jaxinit._src.config import Config as Config
@@ -152,6 +156,7 @@ __all__ = [
     "alpha_identity",
     "balance_dale_ratio",
     "balance_rows",
+    "connectivity",
     "bulk_radius",
     "dale_vectors",
     "effective",

@@ -53,6 +53,10 @@ SPECTRAL_METHODS: tuple[str, ...] = get_args(SpectralMethod)
 DaleBalance = Literal["psychrnn", "rows"]
 DALE_BALANCES: tuple[str, ...] = get_args(DaleBalance)
 
+#: Distance profiles of :func:`jaxinit.connectivity.distance`.
+Profile = Literal["gaussian", "exponential"]
+PROFILES: tuple[str, ...] = get_args(Profile)
+
 #: The dtypes a network is computed in.
 DType = Literal["float32", "float64"]
 DTYPES: tuple[str, ...] = get_args(DType)
