@@ -11,13 +11,19 @@ and is not registered with pyplot, so it works headless and never changes
 the backend you chose; write it with :func:`save_figure` (or
 ``fig.savefig``). In a notebook, run ``%matplotlib inline`` once and put
 ``fig`` on the last line of a cell to show it. Each function returns
-``(fig, ax)``, except the two that write files.
+``(fig, ax)``, except :func:`mask_structure` (three axes) and the two that
+write files.
 
 * :func:`spectrum`: eigenvalues of the raw and the effective ``W_rec`` (or
   of any square matrix or stack of matrices) in the complex plane, with the
-  circle of the target spectral radius.
+  circle of the target spectral radius and, with ``predicted=True``, the
+  bulk edge :func:`jaxinit.predicted_radius` predicts.
 * :func:`weights`: the effective ``W_rec`` as an image, excitatory and
   inhibitory units marked, masked-out connections in their own colour.
+* :func:`mask_structure`: a connectivity mask (or a network's
+  ``rec_connectivity``) as an image with its groups (E/I populations,
+  modules) and block densities, beside histograms of its in- and
+  out-degrees; returns ``(fig, (mask_ax, in_ax, out_ax))``.
 * :func:`ensemble_radii`: histogram of the spectral radii of the members of
   an ensemble.
 * :func:`file_figure`: one of these figures for a network file.
@@ -44,6 +50,7 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 from jaxinit._src.plotting import KINDS
 from jaxinit._src.plotting.arguments import WHICH
+from jaxinit._src.plotting.connectivity import mask_structure
 from jaxinit._src.plotting.files import file_figure, plot_file, save_figure
 from jaxinit._src.plotting.radii import ensemble_radii
 from jaxinit._src.plotting.spectrum import spectrum
@@ -54,6 +61,7 @@ __all__ = [
     "WHICH",
     "ensemble_radii",
     "file_figure",
+    "mask_structure",
     "plot_file",
     "save_figure",
     "spectrum",

@@ -6,6 +6,7 @@ installed and re-exports the functions defined here:
 * :mod:`~jaxinit._src.plotting.arguments`: argument checks shared by the figures;
 * :mod:`~jaxinit._src.plotting.spectrum`: eigenvalues in the complex plane;
 * :mod:`~jaxinit._src.plotting.weights`: the recurrent weight matrix as an image;
+* :mod:`~jaxinit._src.plotting.connectivity`: a connectivity mask, its groups and degrees;
 * :mod:`~jaxinit._src.plotting.radii`: histogram of an ensemble's spectral radii;
 * :mod:`~jaxinit._src.plotting.files`: writing figures and drawing network files.
 

@@ -62,6 +62,18 @@ def check_spec_rad(spec_rad) -> float | None:
     return value
 
 
+def check_flag(name: str, value) -> bool:
+    """``value`` as a bool; ``TypeError`` naming ``name`` unless it is True or False.
+
+    Example:
+      >>> check_flag("predicted", True), check_flag("predicted", np.False_)
+      (True, False)
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_ax(ax) -> None:
     """Raise ``TypeError`` unless ``ax`` is None or a matplotlib Axes."""
     if ax is not None and not isinstance(ax, Axes):

@@ -14,26 +14,39 @@ from jaxinit._src.plotting.arguments import (
     LABELS,
     as_matrices,
     check_ax,
+    check_flag,
     check_spec_rad,
     check_which,
     new_axes,
 )
+from jaxinit._src.predicted import predicted_radius
 
 
 def _eigenvalues(W: np.ndarray) -> np.ndarray:
     return np.linalg.eigvals(W).reshape(-1)
 
 
-def _eigenvalue_sets(params_or_W, which):
-    """``(sets, N, count, what)``: eigenvalues by set name, matrix size, matrices, name."""
+def _matrix_sets(params_or_W, which):
+    """``(mats, N, count, what)``: checked float64 matrices by set name, size, count, name.
+
+    ``mats[name]`` is ``(checked, source)``: the float64 numpy stack the
+    eigenvalues are computed from, and the array it came from (what
+    :func:`~jaxinit.predicted_radius` is given, so the drawn edge is exactly
+    what a caller computes from the same array).
+    """
     if isinstance(params_or_W, Params):
         names = check_which(which)
         eff = effective(params_or_W).W_rec if "effective" in names else None
-        mats = {n: (params_or_W.W_rec if n == "raw" else eff) for n in names}
-        sets = {n: _eigenvalues(as_matrices(f"{n} W_rec", W)) for n, W in mats.items()}
-        return sets, params_or_W.N_rec, math.prod(params_or_W.batch_shape), "W_rec"
+        sources = {n: (params_or_W.W_rec if n == "raw" else eff) for n in names}
+        mats = {n: (as_matrices(f"{n} W_rec", W), W) for n, W in sources.items()}
+        return mats, params_or_W.N_rec, math.prod(params_or_W.batch_shape), "W_rec"
     W = as_matrices("params_or_W", params_or_W)
-    return {"W": _eigenvalues(W)}, W.shape[-1], math.prod(W.shape[:-2]), "W"
+    return {"W": (W, params_or_W)}, W.shape[-1], math.prod(W.shape[:-2]), "W"
+
+
+def _predicted_edge(source) -> float:
+    """:func:`~jaxinit.predicted_radius` of a matrix (the largest over a stack)."""
+    return float(np.max(np.asarray(predicted_radius(source), dtype=np.float64)))
 
 
 def _scatter(ax, name: str, values: np.ndarray, *, count: int, small: bool) -> float:
@@ -51,6 +64,12 @@ def _scatter(ax, name: str, values: np.ndarray, *, count: int, small: bool) -> f
     label = f"{LABELS[name]} ({stat} = {rho:.4g})"
     ax.scatter(values.real, values.imag, label=label, gid=name, zorder=3, **style)
     return rho
+
+
+def _draw_predicted(ax, name: str, radius: float, *, count: int) -> None:
+    stat = "predicted edge" if count == 1 else "max predicted edge"
+    label = f"{stat}, {LABELS[name]} = {radius:.4g}"
+    _circle(ax, radius, gid=f"predicted-{name}", ls="-.", lw=1.3, color=COLORS[name], label=label)
 
 
 def _circle(ax, radius: float, *, gid: str, **style) -> None:
@@ -73,6 +92,7 @@ def spectrum(
     *,
     spec_rad=None,
     which=("raw", "effective"),
+    predicted: bool = False,
     ax=None,
     title: str | None = None,
 ):
@@ -91,12 +111,21 @@ def spectrum(
     largest over the matrices of a stack). Eigenvalues are computed with
     NumPy in float64.
 
+    With ``predicted=True`` a dash-dotted circle in each set's colour marks
+    the bulk edge :func:`jaxinit.predicted_radius` predicts for that matrix
+    from its variance profile (the largest over a stack), labelled in the
+    legend. Eigenvalues outside it are outliers the random-matrix
+    prediction does not see: the mean-balance outliers of
+    ``dale_balance="psychrnn"``, or those of a structured mask.
+
     Args:
       params_or_W: a :class:`~jaxinit.Params`, or a real square matrix or a
         stack of them.
       spec_rad: the target spectral radius to draw, a positive number, or
         None.
       which: ``"raw"``, ``"effective"`` or a tuple of both (for a Params).
+      predicted: whether to draw the predicted bulk edge of each set
+        (default False).
       ax: a matplotlib ``Axes`` to draw into; None makes a new figure.
       title: the axes title; None gives a default.
 
@@ -104,11 +133,11 @@ def spectrum(
       ``(fig, ax)``: the (root) figure and the axes drawn into. Each set of
       eigenvalues is one scatter collection whose ``gid`` is ``"raw"``,
       ``"effective"`` or ``"W"``; the circles are patches with ``gid``
-      ``"target"`` or ``"radius-<set>"``.
+      ``"target"``, ``"radius-<set>"`` or ``"predicted-<set>"``.
 
     Raises:
       TypeError: ``params_or_W`` is neither a Params nor a real array, or
-        ``ax``/``spec_rad``/``which`` has the wrong type.
+        ``ax``/``spec_rad``/``which``/``predicted`` has the wrong type.
       ValueError: the array is not square, is empty or is not finite;
         ``spec_rad`` is not positive; ``which`` names an unknown matrix.
 
@@ -122,10 +151,20 @@ def spectrum(
       [('raw', 20), ('effective', 20)]
       >>> [(p.get_gid(), p.get_radius()) for p in ax.patches]
       [('target', 1.1)]
+
+      The predicted bulk edge of the effective matrix, beside the target:
+
+      >>> fig, ax = jaxinit.plot.spectrum(params, spec_rad=cfg.spec_rad,
+      ...                                 which="effective", predicted=True)
+      >>> edge = {p.get_gid(): p.get_radius() for p in ax.patches}["predicted-effective"]
+      >>> edge == float(jaxinit.predicted_radius(jaxinit.effective(params).W_rec))
+      True
     """
     check_ax(ax)
     spec_rad = check_spec_rad(spec_rad)
-    sets, size, count, what = _eigenvalue_sets(params_or_W, which)
+    predicted = check_flag("predicted", predicted)
+    mats, size, count, what = _matrix_sets(params_or_W, which)
+    sets = {name: _eigenvalues(W) for name, (W, _) in mats.items()}
     fig, ax = new_axes(ax, (5.5, 5.5))
     small = sum(v.size for v in sets.values()) <= 2000
     extent = 0.0
@@ -134,6 +173,10 @@ def spectrum(
         extent = max(extent, rho)
         if spec_rad is None:
             _circle(ax, rho, gid=f"radius-{name}", ls=":", lw=1.2, color=COLORS[name])
+        if predicted:
+            edge = _predicted_edge(mats[name][1])
+            _draw_predicted(ax, name, edge, count=count)
+            extent = max(extent, edge)
     if spec_rad is not None:
         extent = max(extent, spec_rad)
         label = f"target spec_rad = {spec_rad:g}"
