@@ -141,7 +141,7 @@ def tables(rows: list[dict], sizes, seeds: int) -> str:
     for n in sizes:
         sel = [r for r in rows if r["N"] == n]
         ratio = statistics.median(r["t_eig"] / r["t_predicted"] for r in sel)
-        times.append(f"N = {n}: {ratio:.0f}x")
+        times.append(f"N = {n}: {ratio:.3g}x")
     out += ["", "Eigensolve time ÷ prediction time (median): " + ", ".join(times) + "."]
     return "\n".join(out)
 

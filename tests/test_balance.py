@@ -168,3 +168,28 @@ def test_rows_balance_in_ensembles_files_and_under_jit(tmp_path):
     assert jaxinit.reproduce(path).matches
     jitted = jax.jit(lambda k: jaxinit.gaussian_spectral_radius(k, cfg))(key)
     np.testing.assert_allclose(jitted.W_rec, recipe.build().W_rec, rtol=0, atol=1e-6)
+
+
+def test_command_line_dale_balance(tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "jaxinit", "init", "--N-rec", "20", *args],
+            capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        )
+
+    proc = run("--dale-ratio", "0.8", "--dale-balance", "rows", "-o", "rows.npz")
+    assert proc.returncode == 0, proc.stderr
+    prov = jaxinit.read_provenance(tmp_path / "rows.npz")
+    assert prov.config.dale_balance == "rows"
+    W = effective_rec(jaxinit.load_npz(tmp_path / "rows.npz"))
+    assert np.all(np.abs(W.sum(axis=1)) <= row_sum_bound(W))
+    proc = run("--dale-ratio", "0.8", "--dale-balance", "none", "-o", "none.npz")
+    assert proc.returncode == 0, proc.stderr
+    assert jaxinit.read_provenance(tmp_path / "none.npz").config.dale_balance is None
+    proc = run("--dale-balance", "rows")
+    assert proc.returncode == 2 and "needs Dale's law" in proc.stderr
+    proc = run("--dale-balance", "columns")
+    assert proc.returncode == 2 and "expected one of psychrnn, rows or none" in proc.stderr
