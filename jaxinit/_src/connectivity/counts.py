@@ -107,14 +107,7 @@ def fixed_in_degree(
       >>> mask.sum(axis=1).tolist()
       [2.0, 2.0, 2.0]
     """
-    arguments.key(key)
-    shape = arguments.shape(shape)
-    _indexable(shape)
-    autapses = arguments.autapses(autapses, shape)
-    dtype = arguments.mask_dtype(dtype)
-    most = shape[1] if autapses else shape[1] - 1
-    k = arguments.count("k", k, most, "the number of possible senders per row")
-    return arguments.in_dtype(draw_rows(key, k, autapses, shape=shape), dtype)
+    return _fixed_degree(key, shape, k, autapses, dtype, rows=True)
 
 
 def fixed_out_degree(
@@ -142,11 +135,19 @@ def fixed_out_degree(
       >>> mask.sum(axis=0).tolist()
       [2.0, 2.0, 2.0, 2.0, 2.0]
     """
+    return _fixed_degree(key, shape, k, autapses, dtype, rows=False)
+
+
+def _fixed_degree(key, shape, k, autapses, dtype, *, rows: bool) -> jax.Array:
+    """:func:`fixed_in_degree` (``rows``) or :func:`fixed_out_degree`: checks, then draws."""
     arguments.key(key)
     shape = arguments.shape(shape)
     _indexable(shape)
     autapses = arguments.autapses(autapses, shape)
     dtype = arguments.mask_dtype(dtype)
-    most = shape[0] if autapses else shape[0] - 1
-    k = arguments.count("k", k, most, "the number of possible receivers per column")
-    return arguments.in_dtype(draw_rows(key, k, autapses, shape=shape[::-1]).T, dtype)
+    drawn = shape if rows else shape[::-1]
+    most = drawn[1] if autapses else drawn[1] - 1
+    what = "senders per row" if rows else "receivers per column"
+    k = arguments.count("k", k, most, f"the number of possible {what}")
+    mask = draw_rows(key, k, autapses, shape=drawn)
+    return arguments.in_dtype(mask if rows else mask.T, dtype)

@@ -90,16 +90,23 @@ def _shape_message(name, shape, min_ndim, max_ndim) -> str:
     return f"{name} must be {want}, got shape {shape}"
 
 
-def _as_real_array(name: str, value) -> np.ndarray:
-    wrong = f"{name} must be a jaxinit.Params or a real square matrix (..., N, N), got "
+def numeric_array(value, wrong: str, kinds: str = "biufc") -> np.ndarray:
+    """``value`` as a numpy array whose dtype kind is in ``kinds``, else ``TypeError``
+    (``wrong`` followed by the type, and the dtype when it is an array)."""
     if isinstance(value, (str, bytes, dict)):
         raise TypeError(wrong + type(value).__name__)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as err:
         raise TypeError(wrong + type(value).__name__) from err
-    if array.dtype == object or array.dtype.kind in "USVMm":
+    if array.dtype == object or array.dtype.kind not in kinds:
         raise TypeError(wrong + f"{type(value).__name__} of dtype {array.dtype}")
+    return array
+
+
+def _as_real_array(name: str, value) -> np.ndarray:
+    wrong = f"{name} must be a jaxinit.Params or a real square matrix (..., N, N), got "
+    array = numeric_array(value, wrong)
     if np.iscomplexobj(array):
         raise TypeError(f"{name} must be real, got dtype {array.dtype}")
     return array

@@ -14,6 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from jaxinit._src import checks
 from jaxinit._src.params import Params
+from jaxinit._src.plotting import arguments
 
 #: Group colours: E and I as in :func:`~jaxinit.plot.weights` (red excitatory,
 #: blue inhibitory); other groups take matplotlib's default cycle.
@@ -29,14 +30,7 @@ _MAX_DENSITY_GROUPS = 6
 def _as_mask(value) -> np.ndarray:
     """``value`` as a boolean ``(N_post, N_pre)`` array, after checking it holds 0/1."""
     wrong = "mask must be a jaxinit.Params or a real 0/1 matrix (N_post, N_pre), got "
-    if isinstance(value, (str, bytes, dict)):
-        raise TypeError(wrong + type(value).__name__)
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as err:
-        raise TypeError(wrong + type(value).__name__) from err
-    if array.dtype == object or array.dtype.kind not in "biuf":
-        raise TypeError(wrong + f"{type(value).__name__} of dtype {array.dtype}")
+    array = arguments.numeric_array(value, wrong, kinds="biuf")
     if array.ndim != 2 or array.size == 0:
         raise ValueError(
             f"mask must be a non-empty matrix (N_post, N_pre), got shape {tuple(array.shape)}"
