@@ -86,14 +86,18 @@ def _perron_root(S):
         return (i < _MAX_ITERATIONS) & jnp.any(hi - lo > _RTOL * hi)
 
     def body(state):
-        i, x, _, _ = state
+        i, x, hi, lo = state
         y, _, _ = bounds(x)
-        x = y + x
-        x = x / jnp.max(x, axis=-1, keepdims=True)
+        new = y + x
+        new = new / jnp.max(new, axis=-1, keepdims=True)
         # Entries that decay to 0 would make the ratios 0/0: keep them tiny.
-        x = jnp.maximum(x, jnp.finfo(x.dtype).tiny)
-        _, hi, lo = bounds(x)
-        return i + 1, x, hi, lo
+        new = jnp.maximum(new, jnp.finfo(x.dtype).tiny)
+        _, new_hi, new_lo = bounds(new)
+        # A member that has converged stops changing, so that its result does
+        # not depend on the other members of a batch.
+        going = hi - lo > _RTOL * hi
+        x = jnp.where(going[..., None], new, x)
+        return i + 1, x, jnp.where(going, new_hi, hi), jnp.where(going, new_lo, lo)
 
     _, hi, lo = bounds(x)
     _, _, hi, _ = jax.lax.while_loop(cond, body, (0, x, hi, lo))
