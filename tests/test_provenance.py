@@ -83,7 +83,8 @@ def test_reproduce_matches(tmp_path, case):
         path = jaxinit.save_npz(tmp_path / case, recipe)
     result = jaxinit.reproduce(path)  # no UnregulatedSpectrumWarning the second time
     assert result.matches and result.mismatched == ()
-    assert dict(result.max_abs_diff) == {}
+    assert result.bitwise and result.inexact == () and result.tolerance_ulps == 16
+    assert dict(result.max_abs_diff) == {} and dict(result.max_ulp_diff) == {}
     assert "bitwise identical" in result.message and str(result) == result.message
     assert dict(result.versions_then) == dict(result.versions_now) == records.versions()
     assert isinstance(result.recipe, jaxinit.Recipe) and result.recipe.initializer == name
@@ -154,11 +155,12 @@ def test_reproduce_detects_changed_arrays(tmp_path, gsr_params):
     trained = gsr_params.replace(W_rec=gsr_params.W_rec * 1.5, b_out=gsr_params.b_out + 1)
     path = save_old_style(tmp_path / "t", trained, name, key, config, given_arrays)
     result = jaxinit.reproduce(path)
-    assert not result.matches
-    assert result.mismatched == ("W_rec", "b_out")
+    assert not result.matches and not result.bitwise
+    assert result.mismatched == ("W_rec", "b_out") and result.inexact == ()
     assert result.max_abs_diff["b_out"] == 1.0
     assert result.max_abs_diff["W_rec"] > 0
-    assert "does NOT reproduce" in result.message
+    assert result.max_ulp_diff["W_rec"] > 16  # far beyond the tolerance
+    assert "does NOT reproduce the file (compared within 16 ulp" in result.message
     assert "versions are the same" in result.message
     assert "b_out (largest |difference| 1)" in result.message
 

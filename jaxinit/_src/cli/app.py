@@ -94,7 +94,9 @@ def _add_inspect(sub) -> None:
         help="check a jaxinit or PsychRNN .npz file and print its summary",
         description="Load a jaxinit or PsychRNN .npz file safely (no code from the file runs),\n"
         "print its summary and what is odd about it. With --reproduce, also make the\n"
-        "network again from the recipe the file records and compare it bit for bit.",
+        "network again from the recipe the file records and compare it: bit for bit, or\n"
+        "within 16 ulp on the floating arrays (a network made inside a caller's jax.jit can\n"
+        "differ in the last bits); the output says which.",
         epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -55,7 +55,11 @@ def input_error(err: Exception, path) -> CliError:
 
 
 def reproduce_file(path) -> None:
-    """Make the network in ``path`` again from its recipe; raise unless it matches."""
+    """Make the network in ``path`` again from its recipe; raise unless it matches.
+
+    Prints :func:`jaxinit.reproduce`'s message (bitwise identical, or a match
+    within its tolerance, not bitwise) and the comparison it used.
+    """
     import jaxinit
 
     try:
@@ -67,11 +71,45 @@ def reproduce_file(path) -> None:
     except (ValueError, TypeError) as err:  # an unusable recipe: a problem of the file
         raise CliError(ExitCode.FILE, f"cannot reproduce {path}: {err}") from None
     print(result.message)
+    print(f"{'reproduced':<32}  {outcome(result)}")
     if not result.matches:
         raise CliError(
             ExitCode.MISMATCH,
-            f"{path} does not match its recipe: {', '.join(result.mismatched)} differ",
+            f"{path} does not match its recipe: {', '.join(result.mismatched)} differ "
+            f"(compared {comparison(result)})",
         )
+
+
+def comparison(result) -> str:
+    """How :func:`jaxinit.reproduce` compared, in a few words.
+
+    Example:
+      >>> from types import SimpleNamespace as Result
+      >>> comparison(Result(tolerance_ulps=0)), comparison(Result(tolerance_ulps=16))
+      ('bit for bit', 'within 16 ulp on the floating arrays, the rest bit for bit')
+    """
+    if result.tolerance_ulps == 0:
+        return "bit for bit"
+    return f"within {result.tolerance_ulps} ulp on the floating arrays, the rest bit for bit"
+
+
+def outcome(result) -> str:
+    """What :func:`jaxinit.reproduce` found: bitwise, within its tolerance, or no match.
+
+    Example:
+      >>> from types import SimpleNamespace as Result
+      >>> outcome(Result(matches=True, bitwise=True))
+      'yes, bitwise identical'
+      >>> outcome(Result(matches=True, bitwise=False, tolerance_ulps=16, inexact=("W_rec",)))
+      'yes, within 16 ulp (not bitwise: W_rec)'
+      >>> outcome(Result(matches=False, tolerance_ulps=0))
+      'no (compared bit for bit)'
+    """
+    if result.matches and result.bitwise:
+        return "yes, bitwise identical"
+    if result.matches:
+        return f"yes, within {result.tolerance_ulps} ulp (not bitwise: {', '.join(result.inexact)})"
+    return f"no (compared {comparison(result)})"
 
 
 def run_inspect(args: argparse.Namespace) -> ExitCode:
