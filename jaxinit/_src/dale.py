@@ -152,7 +152,7 @@ def balance_rows(W_rec, rec_connectivity, dale_signs) -> jax.Array:
       >>> import jax.numpy as jnp
       >>> W = jnp.array([[1.0, 2.0, 0.5], [3.0, 1.0, 1.0], [1.0, 1.0, 4.0]])
       >>> B = balance_rows(W, jnp.ones((3, 3)), jnp.array([1.0, 1.0, -1.0]))
-      >>> (jnp.abs(B) * jnp.array([1.0, 1.0, -1.0])).sum(axis=1).tolist()
+      >>> (jnp.abs(B) * jnp.array([[1.0, 1.0, -1.0]])).sum(axis=1).tolist()
       [0.0, 0.0, 0.0]
     """
     W_rec = jnp.asarray(W_rec)
