@@ -25,6 +25,7 @@ Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
 
 import importlib
 import importlib.util
+from typing import TYPE_CHECKING
 
 from jaxinit import connectivity as connectivity
 from jaxinit import initializers as initializers
@@ -99,24 +100,35 @@ _MOVED = {name: f"jaxinit.schemes.{name}" for name in (
 )}
 
 
-def __getattr__(name: str):
-    if name in OPTIONAL_MODULES:
-        extra, package = OPTIONAL_MODULES[name]
-        try:
-            return importlib.import_module(f"jaxinit.{name}")
-        except ImportError as err:
-            if importlib.util.find_spec(package) is not None:
-                raise
-            raise ImportError(
-                f"jaxinit.{name} needs {package}, which is not installed; install it with: "
-                f"pip install 'jaxinit[{extra}]'"
-            ) from err
-    if name in _MOVED:
-        from jaxinit._src import checks
+if TYPE_CHECKING:
+    # For type checkers the optional submodules are plain attributes. The
+    # module __getattr__ below stays hidden from them, so that a misspelt
+    # name is an error rather than a value of unknown type, and the names that
+    # moved in 0.2 (still importable, with a DeprecationWarning) are flagged.
+    from jaxinit import haiku as haiku
+    from jaxinit import nnx as nnx
+    from jaxinit import plot as plot
+    from jaxinit import tf as tf
+else:
 
-        checks.deprecated(f"jaxinit.{name}", _MOVED[name])
-        return getattr(schemes, name)
-    raise AttributeError(f"module 'jaxinit' has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        if name in OPTIONAL_MODULES:
+            extra, package = OPTIONAL_MODULES[name]
+            try:
+                return importlib.import_module(f"jaxinit.{name}")
+            except ImportError as err:
+                if importlib.util.find_spec(package) is not None:
+                    raise
+                raise ImportError(
+                    f"jaxinit.{name} needs {package}, which is not installed; install it "
+                    f"with: pip install 'jaxinit[{extra}]'"
+                ) from err
+        if name in _MOVED:
+            from jaxinit._src import checks
+
+            checks.deprecated(f"jaxinit.{name}", _MOVED[name])
+            return getattr(schemes, name)
+        raise AttributeError(f"module 'jaxinit' has no attribute {name!r}")
 
 
 

@@ -55,11 +55,11 @@ from jaxinit._src.connectivity.counts import fixed_out_degree as fixed_out_degre
 from jaxinit._src.connectivity.counts import fixed_total as fixed_total
 from jaxinit._src.connectivity.probability import bernoulli as bernoulli
 from jaxinit._src.connectivity.small_world import small_world as small_world
-from jaxinit._src.connectivity.spatial import PROFILES as PROFILES
-from jaxinit._src.connectivity.spatial import Profile as Profile
 from jaxinit._src.connectivity.spatial import distance as distance
 from jaxinit._src.connectivity.spatial import grid_positions as grid_positions
 from jaxinit._src.connectivity.spatial import ring_positions as ring_positions
+from jaxinit._src.names import PROFILES as PROFILES
+from jaxinit._src.names import Profile as Profile
 
 __all__ = [
     "PROFILES",

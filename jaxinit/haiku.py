@@ -23,7 +23,7 @@ When the block created parameters (during ``init``) and a pattern matched
 none of them, leaving the block raises ``ValueError`` naming the pattern, so
 a misspelt name cannot go unnoticed.
 
-This module imports Haiku (``pip install dm-haiku``); ``import jaxinit`` does
+This module imports Haiku (``pip install 'jaxinit[haiku]'``); ``import jaxinit`` does
 not.
 
 Example:
@@ -37,8 +37,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, cast
 
 import jax
 import jax.numpy as jnp
@@ -46,10 +49,13 @@ import jax.numpy as jnp
 try:
     import haiku as hk
 except ImportError as _err:  # pragma: no cover - depends on the environment
-    raise ImportError("jaxinit.haiku needs Haiku; install it with: pip install dm-haiku") from _err
+    raise ImportError(
+        "jaxinit.haiku needs Haiku; install it with: pip install 'jaxinit[haiku]'"
+    ) from _err
 
 from jaxinit import initializers as kernel_builders
 from jaxinit._src.kernels.base import layout_choice
+from jaxinit._src.params import Params
 
 __all__ = [
     "Creator",
@@ -78,14 +84,14 @@ class HaikuInitializer:
         (or any ``init(key, shape, dtype)``), usable outside Haiku too.
     """
 
-    def __init__(self, initializer: Callable):
+    def __init__(self, initializer: Callable[..., jax.Array]) -> None:
         if not callable(initializer):
             raise TypeError(
                 f"initializer must be a callable init(key, shape, dtype), got {initializer!r}"
             )
         self.initializer = initializer
 
-    def __call__(self, shape, dtype=jnp.float32) -> jax.Array:
+    def __call__(self, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
         needs_key = getattr(self.initializer, "needs_key", True)
         key = hk.next_rng_key() if needs_key else None
         return self.initializer(key, shape, dtype)
@@ -94,7 +100,7 @@ class HaikuInitializer:
         return f"jaxinit.haiku.wrap({self.initializer!r})"
 
 
-def wrap(initializer: Callable) -> HaikuInitializer:
+def wrap(initializer: Callable[..., jax.Array]) -> HaikuInitializer:
     """Turn any ``init(key, shape, dtype)`` (JAX's protocol) into a Haiku initializer.
 
     Example:
@@ -106,14 +112,14 @@ def wrap(initializer: Callable) -> HaikuInitializer:
     return HaikuInitializer(initializer)
 
 
-def _checked(options: dict) -> dict:
+def _checked(options: dict[str, Any]) -> dict[str, Any]:
     # Map a 0.1 layout spelling here, so that its warning names the caller's line.
     if "layout" in options:
         options = {**options, "layout": layout_choice(options["layout"], depth=2)}
     return options
 
 
-def gaussian_spectral_radius(spec_rad: float = 1.1, **options) -> HaikuInitializer:
+def gaussian_spectral_radius(spec_rad: float = 1.1, **options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.gaussian_spectral_radius`.
 
     Takes the same arguments (``dale_ratio``, ``autapses``, ``connectivity``,
@@ -122,32 +128,32 @@ def gaussian_spectral_radius(spec_rad: float = 1.1, **options) -> HaikuInitializ
     return wrap(kernel_builders.gaussian_spectral_radius(spec_rad, **_checked(options)))
 
 
-def alpha_identity(alpha: float, **options) -> HaikuInitializer:
+def alpha_identity(alpha: float, **options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.alpha_identity`."""
     return wrap(kernel_builders.alpha_identity(alpha, **_checked(options)))
 
 
-def const_unif(minval: float = -0.1, maxval: float = 0.1, **options) -> HaikuInitializer:
+def const_unif(minval: float = -0.1, maxval: float = 0.1, **options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.const_unif`."""
     return wrap(kernel_builders.const_unif(minval, maxval, **_checked(options)))
 
 
-def const_gauss(**options) -> HaikuInitializer:
+def const_gauss(**options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.const_gauss`."""
     return wrap(kernel_builders.const_gauss(**_checked(options)))
 
 
-def glorot_unif(**options) -> HaikuInitializer:
+def glorot_unif(**options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.glorot_unif`."""
     return wrap(kernel_builders.glorot_unif(**_checked(options)))
 
 
-def glorot_gauss(**options) -> HaikuInitializer:
+def glorot_gauss(**options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.glorot_gauss`."""
     return wrap(kernel_builders.glorot_gauss(**_checked(options)))
 
 
-def from_params(params, name: str, **options) -> HaikuInitializer:
+def from_params(params: Params, name: str, **options: Any) -> HaikuInitializer:
     """Haiku version of :func:`jaxinit.initializers.from_params` (draws no key)."""
     return wrap(kernel_builders.from_params(params, name, **_checked(options)))
 
@@ -165,11 +171,11 @@ class Creator:
     during ``apply``, so a block that created no parameter is not checked.
     """
 
-    def __init__(self, table: tuple[tuple[str, Callable], ...]):
+    def __init__(self, table: tuple[tuple[str, hk.initializers.Initializer], ...]) -> None:
         self._table = table
         self._used: set[str] = set()
         self._created: list[str] = []
-        self._context = None
+        self._context: contextlib.AbstractContextManager[Any] | None = None
 
     @property
     def patterns(self) -> tuple[str, ...]:
@@ -186,7 +192,14 @@ class Creator:
         """Patterns that have not yet chosen the initializer of any created parameter."""
         return tuple(p for p in self.patterns if p not in self._used)
 
-    def __call__(self, next_creator, shape, dtype, init, context):
+    def __call__(
+        self,
+        next_creator: Callable[[Sequence[int], Any, hk.initializers.Initializer], jax.Array],
+        shape: Sequence[int],
+        dtype: Any,
+        init: hk.initializers.Initializer,
+        context: hk.GetterContext,
+    ) -> jax.Array:
         name = context.full_name
         self._created.append(name)
         for pattern, chosen in self._table:
@@ -215,13 +228,20 @@ class Creator:
             raise RuntimeError("this jaxinit.haiku creator is already active; make a new one")
         self._used.clear()
         self._created.clear()
-        self._context = hk.custom_creator(self)
-        self._context.__enter__()
+        context = hk.custom_creator(self)
+        self._context = context
+        context.__enter__()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         context, self._context = self._context, None
-        context.__exit__(exc_type, exc, tb)
+        # set by __enter__ (a creator left without entering fails here, as ever)
+        cast(contextlib.AbstractContextManager[Any], context).__exit__(exc_type, exc, tb)
         if exc_type is None:
             self.check()
         return False
@@ -230,7 +250,7 @@ class Creator:
         return f"jaxinit.haiku.creator(patterns={list(self.patterns)})"
 
 
-def creator(initializers: Mapping[str, Callable]) -> Creator:
+def creator(initializers: Mapping[str, hk.initializers.Initializer]) -> Creator:
     """Set the initializer of Haiku parameters by name.
 
     Args:
@@ -265,7 +285,7 @@ def creator(initializers: Mapping[str, Callable]) -> Creator:
         raise TypeError(
             f"initializers must be a dict of name pattern -> initializer, got {initializers!r}"
         )
-    table = []
+    table: list[tuple[str, hk.initializers.Initializer]] = []
     for pattern, init in initializers.items():
         if not isinstance(pattern, str):
             raise TypeError(f"initializer patterns must be strings, got {pattern!r}")

@@ -25,7 +25,7 @@ The update rule is PsychRNN's ``Basic`` model, with ``alpha = dt / tau`` and
 starting from ``s = init_state`` for every trial of the batch; the output of a
 step is read from the new state.
 
-This module imports Flax (``pip install flax``); ``import jaxinit`` does not.
+This module imports Flax (``pip install 'jaxinit[flax]'``); ``import jaxinit`` does not.
 
 Example:
   >>> import jax, jax.numpy as jnp, jaxinit
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -48,7 +49,9 @@ import jax.numpy as jnp
 try:
     from flax import nnx
 except ImportError as _err:  # pragma: no cover - depends on the environment
-    raise ImportError("jaxinit.nnx needs Flax; install it with: pip install flax") from _err
+    raise ImportError(
+        "jaxinit.nnx needs Flax; install it with: pip install 'jaxinit[flax]'"
+    ) from _err
 
 from jaxinit._src import checks
 from jaxinit._src.effective import Effective, effective
@@ -66,11 +69,14 @@ TRAINABLE: tuple[str, ...] = (*WEIGHT_NAMES, "b_rec", "b_out", "init_state")
 FIXED: tuple[str, ...] = tuple(n for n in ARRAY_FIELDS if n not in TRAINABLE)
 
 
-class Fixed(nnx.Variable):
+_A = TypeVar("_A")
+
+
+class Fixed(nnx.Variable[_A]):
     """A non-trainable array of a network: a connectivity mask or a Dale sign vector."""
 
 
-def _number(name: str, value, *, positive: bool) -> float:
+def _number(name: str, value: object, *, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
@@ -102,9 +108,22 @@ class BasicRNN(nnx.Module):
       dale_ratio, transfer_function, dt, tau, rec_noise: static.
     """
 
+    # Set in __init__ by name (setattr); declared here for type checkers only.
+    W_in: nnx.Param[jax.Array]
+    W_rec: nnx.Param[jax.Array]
+    W_out: nnx.Param[jax.Array]
+    b_rec: nnx.Param[jax.Array]
+    b_out: nnx.Param[jax.Array]
+    init_state: nnx.Param[jax.Array]
+    input_connectivity: Fixed[jax.Array]
+    rec_connectivity: Fixed[jax.Array]
+    output_connectivity: Fixed[jax.Array]
+    dale_rec_diag: Fixed[jax.Array]
+    dale_out_diag: Fixed[jax.Array]
+
     def __init__(
         self, params: Params, *, dt: float = 10.0, tau: float = 100.0, rec_noise: float = 0.0
-    ):
+    ) -> None:
         if not isinstance(params, Params):
             raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
         checks.single_network(params)
@@ -135,7 +154,13 @@ class BasicRNN(nnx.Module):
         """The weights the network uses now: :func:`jaxinit.effective` of :attr:`params`."""
         return effective(self.params)
 
-    def __call__(self, inputs, *, key=None, rngs: nnx.Rngs | None = None):
+    def __call__(
+        self,
+        inputs: jax.typing.ArrayLike,
+        *,
+        key: jax.Array | None = None,
+        rngs: nnx.Rngs | None = None,
+    ) -> tuple[jax.Array, jax.Array]:
         """Run the network over a batch of input sequences.
 
         Args:
@@ -170,7 +195,9 @@ class BasicRNN(nnx.Module):
         state = jnp.broadcast_to(self.init_state[...][None, :], (batch, W_rec.shape[-1]))
         scale = math.sqrt(2.0 * a * self.rec_noise**2)
 
-        def step(s, xs):
+        def step(
+            s: jax.Array, xs: tuple[jax.Array, jax.Array | None]
+        ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
             x_t, k_t = xs
             s = (1 - a) * s + a * (f(s) @ eff.W_rec.T + x_t @ eff.W_in.T + b_rec)
             if k_t is not None:
@@ -182,7 +209,7 @@ class BasicRNN(nnx.Module):
         _, (ys, ss) = jax.lax.scan(step, state, (jnp.swapaxes(x, 0, 1), keys))
         return jnp.swapaxes(ys, 0, 1), jnp.swapaxes(ss, 0, 1)
 
-    def _noise_key(self, key, rngs):
+    def _noise_key(self, key: jax.Array | None, rngs: nnx.Rngs | None) -> jax.Array | None:
         if key is not None and rngs is not None:
             raise TypeError("pass either key or rngs for the recurrent noise, not both")
         if self.rec_noise == 0:
@@ -190,7 +217,8 @@ class BasicRNN(nnx.Module):
         if rngs is not None:
             if not isinstance(rngs, nnx.Rngs):
                 raise TypeError(f"rngs must be an nnx.Rngs, got {type(rngs).__name__}")
-            return rngs.noise()
+            noise: jax.Array = rngs.noise()  # the noise stream, else the default one
+            return noise
         if key is None:
             raise ValueError(
                 f"rec_noise={self.rec_noise!r} is positive: pass key=jax.random.key(...) "

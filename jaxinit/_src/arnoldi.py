@@ -8,11 +8,17 @@ Everything is pure JAX with static shapes, so it vmaps over members.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+_T = TypeVar("_T")
+
+#: The top Ritz pair and its residual estimate: ``(theta, y, est)``.
+Pair = tuple[jax.Array, jax.Array, jax.Array]
 
 
 class Options(NamedTuple):
@@ -21,7 +27,7 @@ class Options(NamedTuple):
     max_matvecs: int
 
 
-def check_sizes(m: int) -> tuple:
+def check_sizes(m: int) -> tuple[int, ...]:
     """Basis sizes at which the first Arnoldi pass looks at its Ritz values.
 
     A look costs an eigenvalue solve of the projected matrix, as much as
@@ -39,7 +45,14 @@ def check_sizes(m: int) -> tuple:
     return (*sizes, m)
 
 
-def arnoldi_step(W, j, V, H, tiny, rows):
+def arnoldi_step(
+    W: jax.Array,
+    j: jax.Array,
+    V: jax.Array,
+    H: jax.Array,
+    tiny: jax.Array,
+    rows: int,
+) -> tuple[jax.Array, jax.Array]:
     """Extend the basis: row ``j + 1`` of ``V`` and column ``j`` of ``H``.
 
     Rows of ``V`` beyond ``j`` are zero, so projecting on the first ``rows``
@@ -57,7 +70,7 @@ def arnoldi_step(W, j, V, H, tiny, rows):
     w = w - h @ Vr
     norm1 = jnp.linalg.norm(w)
 
-    def second_pass(w):
+    def second_pass(w: jax.Array) -> tuple[jax.Array, jax.Array]:
         h2 = Vr @ w
         return w - h2 @ Vr, h2
 
@@ -72,7 +85,7 @@ def arnoldi_step(W, j, V, H, tiny, rows):
     return V, H
 
 
-def ritz_all(T):
+def ritz_all(T: jax.Array) -> tuple[jax.Array, jax.Array]:
     """All Ritz values and unit Ritz vectors of ``T``, by decreasing modulus."""
     theta, Y = jnp.linalg.eig(T)
     order = jnp.argsort(-jnp.abs(theta), stable=True)
@@ -81,13 +94,15 @@ def ritz_all(T):
     return theta, Y / jnp.where(norms > 0, norms, 1).astype(Y.dtype)[None, :]
 
 
-def top_eigenvalue_of(T):
+def top_eigenvalue_of(T: jax.Array) -> jax.Array:
     """Eigenvalue of largest modulus of ``T`` (LAPACK ``geev`` without vectors)."""
-    ev = jnp.linalg.eigvals(T)
+    ev: jax.Array = jnp.linalg.eigvals(T)
     return ev[jnp.argmax(jnp.abs(ev))]
 
 
-def pair_near(T, b, shift, live, start=None):
+def pair_near(
+    T: jax.Array, b: jax.Array, shift: jax.Array, live: jax.Array, start: jax.Array | None = None
+) -> Pair:
     """Ritz pair of ``T`` nearest to ``shift``, and its residual estimate.
 
     Three steps of inverse iteration with ``T - shift`` (one LU
@@ -103,20 +118,21 @@ def pair_near(T, b, shift, live, start=None):
     """
     c = T.shape[0]
     cdtype = jnp.result_type(T.dtype, jnp.complex64)
-    eps = jnp.finfo(T.dtype).eps
+    eps = jnp.finfo(T.dtype).eps  # type: ignore[no-untyped-call]  # ml_dtypes' finfo has no annotations
     shift = shift.astype(cdtype)
     Tc = T.astype(cdtype)
     # Move the shift off the eigenvalue by a few ulps so that LU has no zero pivot.
     nudge = 8 * eps * jnp.maximum(jnp.abs(shift), jnp.max(jnp.abs(T)))
     lu, _, perm = jax.lax.linalg.lu(Tc - (shift + nudge * (1 + 1j)) * jnp.eye(c, dtype=cdtype))
 
-    def solve(x):
+    def solve(x: jax.Array) -> jax.Array:
         x = jax.lax.linalg.triangular_solve(
             lu, x[perm][:, None], left_side=True, lower=True, unit_diagonal=True
         )
         x = jax.lax.linalg.triangular_solve(lu, x, left_side=True, lower=False)[:, 0]
         x = jnp.where(live, x, 0)
-        return x / jnp.linalg.norm(x).astype(cdtype)
+        norm: jax.Array = jnp.linalg.norm(x)
+        return x / norm.astype(cdtype)
 
     fixed = (1 + 0.5j * jnp.sin(jnp.arange(c))).astype(cdtype)
     if start is not None:
@@ -135,7 +151,9 @@ def pair_near(T, b, shift, live, start=None):
     return theta, y, est
 
 
-def restart(V, H, theta, Y, m, k):
+def restart(
+    V: jax.Array, H: jax.Array, theta: jax.Array, Y: jax.Array, m: int, k: int
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Keep the real invariant subspace of the ``k`` (or ``k + 1``) largest Ritz values.
 
     A conjugate pair ``y, conj(y)`` spans the same real plane as
@@ -173,7 +191,7 @@ class State(NamedTuple):
     y: jax.Array
 
 
-def buckets(sizes, m):
+def buckets(sizes: tuple[int, ...], m: int) -> tuple[int, ...]:
     """Indices into ``sizes`` that end the groups looked at at one static size.
 
     The groups end at the first size of at least a quarter and a half of
@@ -189,7 +207,7 @@ def buckets(sizes, m):
     return tuple(sorted(ends))
 
 
-def at_most_once(active, fn, x):
+def at_most_once(active: Callable[[_T], jax.Array], fn: Callable[[_T], _T], x: _T) -> _T:
     """``fn(x)`` where ``active(x)``, else ``x``, as a loop that runs zero or one time.
 
     Under ``jax.vmap`` a batched ``while_loop`` runs while any member still
@@ -201,12 +219,16 @@ def at_most_once(active, fn, x):
     would run it unconditionally).
     """
 
-    def body(c):
-        x, _ = jax.lax.optimization_barrier(c)
+    def body(c: tuple[_T, jax.Array]) -> tuple[_T, jax.Array]:
+        # jax.lax.optimization_barrier has no annotations.
+        x, _ = jax.lax.optimization_barrier(c)  # type: ignore[no-untyped-call]
         return fn(x), jnp.asarray(False)
 
-    x, _ = jax.lax.while_loop(lambda c: c[1] & active(c[0]), body, (x, jnp.asarray(True)))
-    return x
+    def going(c: tuple[_T, jax.Array]) -> jax.Array:
+        return c[1] & active(c[0])
+
+    out, _ = jax.lax.while_loop(going, body, (x, jnp.asarray(True)))
+    return out
 
 
 class Context(NamedTuple):
@@ -216,28 +238,29 @@ class Context(NamedTuple):
     tol: jax.Array
     tiny: jax.Array
     opts: Options
-    cdtype: Any
+    cdtype: np.dtype[Any]
 
 
-def _active(ctx: Context, s: State):
+def _active(ctx: Context, s: State) -> jax.Array:
     return ~s.done & (s.matvecs < ctx.opts.max_matvecs)
 
 
-def _extend(ctx: Context, s: State, stop, rows):
-    V, H = jax.lax.fori_loop(
-        s.j, stop, lambda j, vh: arnoldi_step(ctx.W, j, *vh, ctx.tiny, rows), (s.V, s.H)
-    )
+def _extend(ctx: Context, s: State, stop: jax.Array | int, rows: int) -> State:
+    def step(j: jax.Array, vh: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        return arnoldi_step(ctx.W, j, *vh, ctx.tiny, rows)
+
+    V, H = jax.lax.fori_loop(s.j, stop, step, (s.V, s.H))
     return s._replace(V=V, H=H, j=jnp.asarray(stop, jnp.int32), matvecs=s.matvecs + (stop - s.j))
 
 
-def _converged(ctx: Context, pair):
+def _converged(ctx: Context, pair: Pair) -> jax.Array:
     # A little below tol, so that the explicit residual, with its own
     # rounding errors, still passes.
     theta, _, est = pair
     return est <= 0.5 * ctx.tol * jnp.abs(theta)
 
 
-def _look(ctx: Context, s: State, c, size: int, track: bool) -> State:
+def _look(ctx: Context, s: State, c: jax.Array | int, size: int, track: bool) -> State:
     """Top Ritz pair of the size-``c`` decomposition, computed at the static
     size ``size >= c`` with zero padding.
 
@@ -254,7 +277,7 @@ def _look(ctx: Context, s: State, c, size: int, track: bool) -> State:
     else:
         pair = pair_near(T, b, s.theta, live, s.y[:size])
 
-        def confirm(x):
+        def confirm(x: tuple[Pair, jax.Array, jax.Array]) -> tuple[Pair, jax.Array, jax.Array]:
             pair, T, b = x
             top = top_eigenvalue_of(T)
             larger = jnp.abs(top) > (1 + ctx.tol) * jnp.abs(pair[0])
@@ -280,16 +303,17 @@ def _first_pass(ctx: Context, s: State) -> State:
     for bucket, last in enumerate(buckets(sizes, ctx.opts.m)):
         size = sizes[last]
 
-        def stage(c, size=size, track=bucket > 0):
+        def stage(
+            c: tuple[jax.Array, State], size: int = size, track: bool = bucket > 0
+        ) -> tuple[jax.Array, State]:
             i, s = c
             s = _look(ctx, _extend(ctx, s, targets[i], size + 1), targets[i], size, track)
             return i + 1, s
 
-        _, s = jax.lax.while_loop(
-            lambda c, last=last: (c[0] <= last) & _active(ctx, c[1]),
-            stage,
-            (jnp.asarray(first), s),
-        )
+        def more(c: tuple[jax.Array, State], last: int = last) -> jax.Array:
+            return (c[0] <= last) & _active(ctx, c[1])
+
+        _, s = jax.lax.while_loop(more, stage, (jnp.asarray(first), s))
         first = last + 1
     return s
 
@@ -298,7 +322,7 @@ def _restarts(ctx: Context, s: State) -> State:
     """Thick restarts: keep the k largest Ritz vectors, refill to m, look."""
     m, k = ctx.opts.m, ctx.opts.k
 
-    def cycle(s):
+    def cycle(s: State) -> State:
         theta, Y = ritz_all(s.H[:m, :m])
         V, H, kk = restart(s.V, s.H, theta, Y, m, k)
         s = s._replace(V=V, H=H, j=kk, restarts=s.restarts + 1)
@@ -309,7 +333,7 @@ def _restarts(ctx: Context, s: State) -> State:
     return jax.lax.while_loop(lambda s: _active(ctx, s), cycle, s)
 
 
-def _certificate(ctx: Context, s: State):
+def _certificate(ctx: Context, s: State) -> jax.Array:
     """Explicit relative residual of the final Ritz pair (one more product)."""
     dtype, m = ctx.W.dtype, ctx.opts.m
     x_re = jnp.real(s.y).astype(dtype) @ s.V[:m]
@@ -325,11 +349,14 @@ def _certificate(ctx: Context, s: State):
     ).astype(dtype)
 
 
-def core(W, v0, tol, opts: Options):
+def core(
+    W: jax.Array, v0: jax.Array, tol: jax.Array, opts: Options
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Krylov-Schur on one matrix: (eigenvalue, relative residual, matvecs, restarts)."""
     N, m, dtype = W.shape[-1], opts.m, W.dtype
     cdtype = jnp.result_type(dtype, jnp.complex64)
-    ctx = Context(W, tol, jnp.asarray(8 * jnp.finfo(dtype).eps, dtype), opts, cdtype)
+    eps = jnp.finfo(dtype).eps  # type: ignore[no-untyped-call]  # ml_dtypes' finfo has no annotations
+    ctx = Context(W, tol, jnp.asarray(8 * eps, dtype), opts, cdtype)
     s = State(
         V=jnp.zeros((m + 1, N), dtype).at[0].set(v0 / jnp.linalg.norm(v0)),
         H=jnp.zeros((m + 1, m), dtype),
@@ -344,7 +371,7 @@ def core(W, v0, tol, opts: Options):
     return s.theta, _certificate(ctx, s), s.matvecs + 1, s.restarts
 
 
-def top_eigenvalue(W):
+def top_eigenvalue(W: jax.Array) -> jax.Array:
     """The eigenvalue of largest modulus of ``W`` (full solve)."""
-    ev = jnp.linalg.eigvals(W)
+    ev: jax.Array = jnp.linalg.eigvals(W)
     return ev[jnp.argmax(jnp.abs(ev))]

@@ -9,24 +9,25 @@ temporaries stay small (:data:`CHUNK_BYTES`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.sharding import Mesh
-from jax.sharding import PartitionSpec as P
 
-from jaxinit._src.names import ARRAY_FIELDS
-from jaxinit._src.network import Status, build
+from jaxinit._src.config import Config
+from jaxinit._src.names import ARRAY_FIELDS, InitializerName
+from jaxinit._src.network import Plan, Status, build
 from jaxinit._src.params import Params
+from jaxinit._src.placement import AnyMesh, Axes, P
 
 #: Bytes of temporaries one chunk of members may hold (see :func:`_chunk_size`).
 CHUNK_BYTES = 32 * 2**20
 
 
-def member_bytes(plan) -> int:
+def member_bytes(plan: Plan | Config) -> int:
     """Bytes of one member's recurrent matrix in the plan's dtype."""
-    return plan.N_rec * plan.N_rec * jnp.dtype(plan.dtype).itemsize
+    return plan.N_rec * plan.N_rec * int(jnp.dtype(plan.dtype).itemsize)
 
 
 def chunk_size(n: int, member_bytes: int | None) -> int:
@@ -46,7 +47,13 @@ def chunk_size(n: int, member_bytes: int | None) -> int:
 
 
 @functools.lru_cache(maxsize=128)
-def program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
+def program(
+    target: InitializerName | Callable[..., object],
+    static: Plan | Config,
+    impl: Any,
+    mesh: AnyMesh | None,
+    axes: Axes | None,
+) -> Callable[..., tuple[Any, Status]]:
     """A jitted ``(key, indices, scalars, shared, stacked) -> (out, status)``.
 
     ``target`` is a jaxinit initializer name (``static`` is then its
@@ -58,13 +65,20 @@ def program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
     members of its block.
     """
 
-    def one(key, index, scalars, shared, stacked):
+    def one(
+        key: jax.Array,
+        index: jax.Array,
+        scalars: Mapping[str, jax.Array],
+        shared: Mapping[str, jax.Array],
+        stacked: Mapping[str, jax.Array],
+    ) -> tuple[Any, Status]:
         if impl is not None:
             key = jax.random.wrap_key_data(key, impl=impl)
         key = jax.random.fold_in(key, index)
         given = {**shared, **stacked}
         if isinstance(target, str):
-            return build(static, key, scalars, given)
+            built: tuple[dict[str, jax.Array], Status] = build(static, key, scalars, given)
+            return built
         params = target(key, static, **given)
         if not isinstance(params, Params):
             raise TypeError(f"init_fn must return a jaxinit.Params, got {type(params).__name__}")
@@ -73,19 +87,29 @@ def program(target, static, impl, mesh: Mesh | None, axes) -> Callable:
 
     vmapped = jax.vmap(one, in_axes=(None, 0, None, None, 0))
 
-    def batched(key, indices, scalars, shared, stacked):
+    def batched(
+        key: jax.Array,
+        indices: jax.Array,
+        scalars: Mapping[str, jax.Array],
+        shared: Mapping[str, jax.Array],
+        stacked: Mapping[str, jax.Array],
+    ) -> tuple[Any, Status]:
         # Members are made a chunk at a time (lax.map over vmapped chunks),
         # so temporaries (random bits, the eigensolver's copies) exist for
         # one chunk only and peak memory stays close to the returned arrays.
         per_member = member_bytes(static) if isinstance(target, str) else None
         chunk = chunk_size(indices.shape[0], per_member)
         if chunk >= indices.shape[0]:
-            return vmapped(key, indices, scalars, shared, stacked)
-        return jax.lax.map(
-            lambda xs: one(key, xs[0], scalars, shared, xs[1]),
-            (indices, stacked),
-            batch_size=chunk,
+            whole: tuple[Any, Status] = vmapped(key, indices, scalars, shared, stacked)
+            return whole
+
+        def one_of_chunk(xs: tuple[jax.Array, Mapping[str, jax.Array]]) -> tuple[Any, Status]:
+            return one(key, xs[0], scalars, shared, xs[1])
+
+        chunked: tuple[Any, Status] = jax.lax.map(
+            one_of_chunk, (indices, stacked), batch_size=chunk
         )
+        return chunked
 
     batched.__name__ = "jaxinit_ensemble"  # names the compiled module
     if mesh is None:

@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
+from numpy.typing import NDArray
 
 from jaxinit._src import runtime_checks
+
+#: A string choice (a ``Literal`` type, or ``str``).
+_S = TypeVar("_S", bound=str)
+
+if TYPE_CHECKING:
+    from jaxinit._src.params import Params
 
 
 def is_traced(x: Any) -> bool:
@@ -32,7 +40,7 @@ def is_traced(x: Any) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def require(ok: Any, message: Callable[[], str], *, operands: tuple = ()) -> None:
+def require(ok: Any, message: Callable[..., str], *, operands: tuple[Any, ...] = ()) -> None:
     """Raise ``ValueError(message())`` unless every entry of ``ok`` is true.
 
     ``ok`` is a boolean array (or Python bool). ``message`` is only called on
@@ -46,14 +54,14 @@ def require(ok: Any, message: Callable[[], str], *, operands: tuple = ()) -> Non
         raise ValueError(message(*(np.asarray(o) for o in operands)))
 
 
-def on_host(check: Callable[..., None], *operands) -> None:
+def on_host(check: Callable[..., None], *operands: Any) -> None:
     """Run ``check(*numpy_operands)`` on the host when the program runs.
 
     For checks on traced values that need more than one flag (an ensemble's
     per-member results); ``check`` raises ``ValueError`` to fail the run.
     """
 
-    def _callback(*values):
+    def _callback(*values: Any) -> None:
         check(*(np.asarray(v) for v in values))
 
     io_callback(_callback, None, *operands, ordered=False)
@@ -74,19 +82,19 @@ def finite_float(name: str, value: Any, *, positive: bool = False) -> float:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    return value
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number!r}")
+    if positive and number <= 0:
+        raise ValueError(f"{name} must be positive, got {number!r}")
+    return number
 
 
-def one_of(name: str, value: Any, options) -> str:
-    """Check that ``value`` is one of ``options`` (strings)."""
+def one_of(name: str, value: Any, options: Collection[_S]) -> _S:
+    """Check that ``value`` is one of ``options`` (strings); typed as one of them."""
     if not isinstance(value, str) or value not in options:
         raise ValueError(f"{name} must be one of {sorted(options)}, got {value!r}")
-    return value
+    return cast(_S, value)  # it is one of options
 
 
 def check_key(key: Any) -> None:
@@ -100,7 +108,7 @@ def check_key(key: Any) -> None:
     dtype = getattr(key, "dtype", None)
     if shape is None or dtype is None:
         raise TypeError(f"key must be a JAX PRNG key, got {type(key).__name__}")
-    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+    if jnp.issubdtype(dtype, jax.dtypes.prng_key):
         if shape != ():
             raise ValueError(
                 f"key must be a single key, got a batch of shape {shape}; "
@@ -114,16 +122,17 @@ def check_key(key: Any) -> None:
         )
 
 
-def first_bad(values, good: Callable[[np.ndarray], np.ndarray]):
+def first_bad(values: Any, good: Callable[[np.ndarray], np.ndarray]) -> Any:
     """First entry of ``values`` (a numpy array) for which ``good`` is false."""
     values = np.asarray(values)
     bad = values[~good(values)]
     return (bad if bad.size else values).ravel()[0].item()
 
 
-def positive_finite(values: np.ndarray) -> np.ndarray:
+def positive_finite(values: np.ndarray) -> NDArray[np.bool_]:
     """Elementwise ``isfinite(values) & (values > 0)`` for numpy arrays."""
-    return np.isfinite(values) & (values > 0)
+    ok: NDArray[np.bool_] = np.isfinite(values) & (values > 0)
+    return ok
 
 
 # ---------------------------------------------------------------------------
@@ -142,14 +151,15 @@ def dale_ratio(value: Any, name: str = "dale_ratio") -> float | None:
 
 def x64_enabled(what: str) -> None:
     """Raise ``ValueError`` unless 64-bit JAX is on; ``what`` needs float64."""
-    if not jax.config.jax_enable_x64:
+    # jax's Config sets its flag attributes at run time; its stubs do not list them.
+    if not jax.config.jax_enable_x64:  # type: ignore[attr-defined]
         raise ValueError(
             f"{what} needs 64-bit JAX: call jax.config.update('jax_enable_x64', True) "
             "first (or set JAX_ENABLE_X64=1)"
         )
 
 
-def single_network(params: Any, name: str = "params") -> None:
+def single_network(params: Params, name: str = "params") -> None:
     """Raise ``ValueError`` when ``params`` is an ensemble (has leading axes)."""
     shape = params.batch_shape
     if shape:
@@ -164,7 +174,9 @@ def not_diagonal_message(name: str, entry: Any) -> str:
     return f"{name} must be a diagonal matrix, got a non-zero off-diagonal entry {entry!r}"
 
 
-def choice(name: str, value: Any, options, old: dict[str, str] | None = None) -> str:
+def choice(
+    name: str, value: Any, options: Collection[_S], old: Mapping[str, _S] | None = None
+) -> _S:
     """``value`` if it is one of ``options``; an old spelling in ``old`` is
     mapped to its new one with a ``DeprecationWarning``."""
     if old and isinstance(value, str) and value in old:

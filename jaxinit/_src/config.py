@@ -23,7 +23,7 @@ from jaxinit._src.names import (
     SpectralRadiusOf,
     TransferFunctionName,
 )
-from jaxinit._src.transfer import transfer_function, transfer_function_name
+from jaxinit._src.transfer import TransferFunction, transfer_function, transfer_function_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,10 +97,10 @@ class Config:
     spectral_method: SpectralMethod = "eig"
     dale_balance: DaleBalance | None = "psychrnn"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # Normalise to plain Python values so the config hashes and compares
         # by value (numpy scalars and dtype objects are accepted as input).
-        def put(name, value):
+        def put(name: str, value: object) -> None:
             object.__setattr__(self, name, value)
 
         for name in ("N_in", "N_rec", "N_out"):
@@ -174,12 +174,12 @@ class Config:
             )
 
     @property
-    def W_rec_scheme(self) -> str:
+    def W_rec_scheme(self) -> SchemeName:
         """The scheme ``weight_initializer`` uses for ``W_rec``."""
         return self.which_rand_W_rec_init or self.which_rand_init
 
     @property
-    def transfer(self):
+    def transfer(self) -> TransferFunction:
         """The JAX transfer function named by ``transfer_function``."""
         return transfer_function(self.transfer_function)
 
@@ -190,7 +190,7 @@ class Config:
             return None
         return int(self.dale_ratio * self.N_rec)
 
-    def replace(self, **changes) -> Config:
+    def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (and checked again)."""
         return dataclasses.replace(self, **changes)
 
@@ -230,7 +230,7 @@ class Config:
         missing = [n for n in ("N_in", "N_rec", "N_out") if n not in params]
         if missing:
             raise ValueError(f"params lacks the required key(s) {missing}")
-        options = {}
+        options: dict[str, Any] = {}
         for name in fields:
             if name not in params:
                 continue

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import checks
+from jaxinit._src.typing import ArrayLike, DTypeLike
 
 
 def n_excitatory(N_rec: int, dale_ratio: float) -> int:
@@ -30,7 +31,9 @@ def n_excitatory(N_rec: int, dale_ratio: float) -> int:
     return int(ratio * checks.positive_int("N_rec", N_rec))
 
 
-def dale_vectors(N_rec: int, dale_ratio: float | None, dtype=jnp.float32):
+def dale_vectors(
+    N_rec: int, dale_ratio: float | None, dtype: DTypeLike = jnp.float32
+) -> tuple[jax.Array, jax.Array]:
     """Diagonals of PsychRNN's ``Dale_rec`` (+1/-1) and ``Dale_out`` (1/0).
 
     Without Dale's law (``dale_ratio=None``) both are all ones, as in PsychRNN.
@@ -47,7 +50,9 @@ def dale_vectors(N_rec: int, dale_ratio: float | None, dtype=jnp.float32):
     return dale_diagonals(N_rec, n_exc, dtype)
 
 
-def dale_diagonals(N_rec: int, n_exc: int | None, dtype):
+def dale_diagonals(
+    N_rec: int, n_exc: ArrayLike | None, dtype: DTypeLike
+) -> tuple[jax.Array, jax.Array]:
     """Dale diagonals for ``n_exc`` leading excitatory units (None: no Dale)."""
     if n_exc is None:
         ones = jnp.ones((N_rec,), dtype)
@@ -72,7 +77,9 @@ def balance_weights(N_rec: int, dale_ratio: float) -> np.ndarray:
     return v
 
 
-def balance_dale_ratio(W_rec, rec_connectivity, dale_ratio) -> jax.Array:
+def balance_dale_ratio(
+    W_rec: ArrayLike, rec_connectivity: ArrayLike, dale_ratio: float | None
+) -> jax.Array:
     """Balance excitatory and inhibitory recurrent weights, as PsychRNN does.
 
     With ``v`` from :func:`balance_weights` and ``n_j`` the L2 norm of row
@@ -110,7 +117,7 @@ def balance_dale_ratio(W_rec, rec_connectivity, dale_ratio) -> jax.Array:
     return jnp.broadcast_to(W_rec, shape) * jnp.broadcast_to(factor, shape)
 
 
-def balance_factors(mask, v) -> jax.Array:
+def balance_factors(mask: jax.Array | None, v: jax.Array) -> jax.Array:
     """Column factors ``v_j / n_j`` of :func:`balance_dale_ratio`.
 
     ``mask=None`` stands for an all-ones mask, where every ``n_j`` is
@@ -123,7 +130,9 @@ def balance_factors(mask, v) -> jax.Array:
     return v / jnp.where(norms > 0, norms, 1)
 
 
-def balance_rows(W_rec, rec_connectivity, dale_signs) -> jax.Array:
+def balance_rows(
+    W_rec: ArrayLike, rec_connectivity: ArrayLike, dale_signs: ArrayLike
+) -> jax.Array:
     """Balance each unit's excitatory and inhibitory input exactly.
 
     For unit ``i`` (row ``i``), let ``E_i`` be the sum of ``|W_rec[i, j]| *
@@ -174,7 +183,7 @@ def balance_rows(W_rec, rec_connectivity, dale_signs) -> jax.Array:
     return W_rec * row_balance_factors(W_rec, mask, signs)
 
 
-def row_balance_factors(W, mask, signs) -> jax.Array:
+def row_balance_factors(W: jax.Array, mask: jax.Array | None, signs: jax.Array) -> jax.Array:
     """Entry factors of :func:`balance_rows`: 1 on excitatory columns and
     ``E_i / I_i`` on the inhibitory columns of row ``i`` (1 where a row cannot
     be balanced). ``mask=None`` stands for an all-ones mask."""

@@ -18,7 +18,9 @@ class Effective(NamedTuple):
     W_out: jax.Array
 
 
-def effective_W_rec(W_rec, rec_connectivity, dale_rec_diag, dale: bool) -> jax.Array:
+def effective_W_rec(
+    W_rec: jax.Array, rec_connectivity: jax.Array | None, dale_rec_diag: jax.Array, dale: bool
+) -> jax.Array:
     """``|W_rec| * mask @ diag(signs)`` with Dale, ``W_rec * mask`` without.
 
     ``rec_connectivity=None`` stands for an all-ones mask (nothing multiplied).
@@ -29,7 +31,7 @@ def effective_W_rec(W_rec, rec_connectivity, dale_rec_diag, dale: bool) -> jax.A
     return W * dale_rec_diag[..., None, :] if dale else W
 
 
-def effective(params) -> Effective:
+def effective(params: Params) -> Effective:
     """Effective ``W_in``, ``W_rec``, ``W_out`` exactly as PsychRNN's RNN builds them.
 
     Without Dale's law: ``W * mask`` for each matrix. With Dale's law:

@@ -38,19 +38,24 @@ may differ in the last bits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
 
 from jaxinit._src import checks
 from jaxinit._src.batching import program as program_for
 from jaxinit._src.config import Config
 from jaxinit._src.given import DALE_FIELD, expected_shape, prepare_array
 from jaxinit._src.members import MAX_MEMBERS
-from jaxinit._src.names import PSYCHRNN_NAMES
+from jaxinit._src.names import PSYCHRNN_NAMES, InitializerName
 from jaxinit._src.network import (
     NETWORK_INITIALIZERS,
+    Plan,
+    Status,
     finish,
     no_recurrence_message,
     non_finite_message,
@@ -58,10 +63,11 @@ from jaxinit._src.network import (
     radius_name,
 )
 from jaxinit._src.params import Params
-from jaxinit._src.placement import constrain, local_blocks, mesh_and_axes, put, shard_count
+from jaxinit._src.placement import P, constrain, local_blocks, mesh_and_axes, put, shard_count
 from jaxinit._src.spectral import check_radius
+from jaxinit._src.typing import ArrayLike, HostOrDeviceArray, PRNGKey
 
-_KINDS = {fn: name for name, fn in NETWORK_INITIALIZERS.items()}
+_KINDS: dict[object, InitializerName] = {fn: name for name, fn in NETWORK_INITIALIZERS.items()}
 
 
 # --------------------------------------------------------------------------
@@ -69,7 +75,7 @@ _KINDS = {fn: name for name, fn in NETWORK_INITIALIZERS.items()}
 # --------------------------------------------------------------------------
 
 
-def _kind(init_fn) -> str | None:
+def _kind(init_fn: object) -> InitializerName | None:
     """The name of a jaxinit initializer, None for another callable."""
     try:
         kind = _KINDS.get(init_fn)
@@ -83,17 +89,18 @@ def _kind(init_fn) -> str | None:
     return kind
 
 
-def _check_single_key(key) -> None:
+def _check_single_key(key: PRNGKey) -> None:
     dtype = getattr(key, "dtype", None)
     shape = getattr(key, "shape", None)
-    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    typed = dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key)
     if typed and shape != ():
         raise ValueError(
             f"ensemble takes one key, got a batch of keys of shape {shape}; member i is "
             "made from jax.random.fold_in(key, i)"
         )
     checks.check_key(key)
-    impl = str(jax.random.key_impl(key)) if typed else str(jax.config.jax_default_prng_impl)
+    # jax's Config sets its flag attributes at run time; its stubs do not list them.
+    impl = str(jax.random.key_impl(key)) if typed else str(jax.config.jax_default_prng_impl)  # type: ignore[attr-defined]
     if impl != "threefry2x32":
         raise ValueError(
             f"ensemble needs a threefry2x32 key, got a {impl} key: with other PRNG "
@@ -103,7 +110,7 @@ def _check_single_key(key) -> None:
         )
 
 
-def _member_indices(members, n: int) -> np.ndarray:
+def _member_indices(members: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
     if members is None:
         return np.arange(n, dtype=np.int32)
     if isinstance(members, (str, bytes)) or np.ndim(members) != 1:
@@ -119,7 +126,7 @@ def _member_indices(members, n: int) -> np.ndarray:
     return values.astype(np.int32)
 
 
-def _stacked_shape(config: Config, name: str, shape: tuple, m: int) -> bool:
+def _stacked_shape(config: Config, name: str, shape: tuple[int, ...], m: int) -> bool:
     """Whether a given array carries a leading member axis (by its shape)."""
     base = expected_shape(config, name)
     if name == "init_state":
@@ -137,8 +144,11 @@ def _stacked_shape(config: Config, name: str, shape: tuple, m: int) -> bool:
     return True
 
 
-def _split_given(config: Config, given: dict, m: int) -> tuple[dict, dict]:
-    shared, stacked = {}, {}
+def _split_given(
+    config: Config, given: Mapping[str, Any], m: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    shared: dict[str, Any] = {}
+    stacked: dict[str, Any] = {}
     for name, value in given.items():
         concrete = isinstance(value, jax.Array) and not checks.is_traced(value)
         if concrete and not value.is_fully_addressable:
@@ -155,7 +165,9 @@ def _split_given(config: Config, given: dict, m: int) -> tuple[dict, dict]:
     return shared, stacked
 
 
-def _prepare_stacked(config: Config, stacked: dict, m: int) -> dict:
+def _prepare_stacked(
+    config: Config, stacked: Mapping[str, Any], m: int
+) -> dict[str, HostOrDeviceArray]:
     """The core's ``prepare_array`` for arrays with a leading member axis of ``m``.
 
     Concrete arrays are converted and checked with numpy on the host (so
@@ -172,7 +184,13 @@ def _placeholder(config: Config, name: str) -> np.ndarray:
     return np.ones(expected_shape(config, name))
 
 
-def _prepare(kind: str, key, config: Config, shared: dict, stacked: dict):
+def _prepare(
+    kind: InitializerName,
+    key: PRNGKey,
+    config: Config,
+    shared: Mapping[str, Any],
+    stacked: Mapping[str, Any],
+) -> tuple[Plan, dict[str, np.ndarray], dict[str, HostOrDeviceArray]]:
     """The initializers' own argument checks, once for the whole ensemble.
 
     The per-member arrays are represented by valid stand-ins so that rules
@@ -201,7 +219,9 @@ def _first_bad(ok: np.ndarray) -> int:
     return int(np.argmin(ok))
 
 
-def _check_block(plan, config: Config, status, ids) -> None:
+def _check_block(
+    plan: Plan | None, config: Config, status: Sequence[ArrayLike], ids: np.ndarray
+) -> None:
     """Raise for the first bad member of one block of concrete results."""
     rho, finite, recurrent = (np.asarray(x) for x in status)
     if plan is not None and plan.kind == "gaussian_spectral_radius":
@@ -212,15 +232,17 @@ def _check_block(plan, config: Config, status, ids) -> None:
         if not recurrent.all():
             pos = _first_bad(recurrent)
             raise ValueError(no_recurrence_message(_member_where(int(ids[pos]))))
-    ok = finite.all(axis=1)
-    if not ok.all():
-        pos = _first_bad(ok)
+    members_ok = np.asarray(finite.all(axis=1))
+    if not members_ok.all():
+        pos = _first_bad(members_ok)
         raise ValueError(
             non_finite_message(plan or config, finite[pos], _member_where(int(ids[pos])))
         )
 
 
-def _check_results(plan, config: Config, status, indices: np.ndarray) -> None:
+def _check_results(
+    plan: Plan | None, config: Config, status: Status, indices: np.ndarray
+) -> None:
     """The core's checks on every member, naming the first bad one.
 
     Concrete results are read one local block at a time (a few numbers per
@@ -243,14 +265,14 @@ def _check_results(plan, config: Config, status, indices: np.ndarray) -> None:
 
 
 def ensemble(
-    init_fn,
-    key,
+    init_fn: Callable[..., Params],
+    key: PRNGKey,
     n: int,
     config: Config,
     *,
-    sharding=None,
-    members=None,
-    **given,
+    sharding: Mesh | NamedSharding | None = None,
+    members: Sequence[int] | np.ndarray | None = None,
+    **given: ArrayLike | None,
 ) -> Params:
     """``n`` networks from one key, as one ``Params`` with a leading member axis.
 
@@ -351,7 +373,7 @@ def ensemble(
     indices = _member_indices(members, n)
     m = len(indices)
     mesh, axes = mesh_and_axes(sharding)
-    if mesh is not None:
+    if mesh is not None and axes is not None:
         blocks = shard_count(mesh, axes)
         if m % blocks:
             raise ValueError(
@@ -363,16 +385,18 @@ def ensemble(
     traced = checks.is_traced(key) or any(checks.is_traced(v) for v in given.values())
     place = mesh is not None and not traced
     shared, stacked = _split_given(config, given, m)
+    static: Plan | Config
+    scalars: Mapping[str, Any]
     if kind is not None:
         static, scalars, shared = _prepare(kind, key, config, shared, stacked)
         stacked = _prepare_stacked(config, stacked, m)
     else:
         static, scalars = config, {}
 
-    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     impl = jax.random.key_impl(key) if typed else None
-    key_data = jax.random.key_data(key) if typed else key
-    if place:
+    key_data: jax.Array | np.ndarray = jax.random.key_data(key) if typed else key
+    if place and mesh is not None and axes is not None:
         # Host values (not arrays committed to one local device), so that a
         # mesh spanning several processes accepts them.
         key_data = np.asarray(key_data)
@@ -395,5 +419,5 @@ def ensemble(
     else:
         program = program_for(target, static, impl, mesh, axes)
     out, status = program(key_data, index_array, scalars, shared, stacked)
-    _check_results(static if kind is not None else None, config, status, indices)
+    _check_results(static if isinstance(static, Plan) else None, config, status, indices)
     return out if kind is None else finish(config, out)

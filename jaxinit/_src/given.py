@@ -8,6 +8,8 @@ the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 import jax.numpy as jnp
@@ -16,6 +18,7 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.config import Config
 from jaxinit._src.names import MASK_NAMES, PSYCHRNN_NAMES, psychrnn_shapes
+from jaxinit._src.typing import DTypeLike, HostOrDeviceArray
 
 #: The allowed values of each Dale diagonal.
 DALE_VALUES = {"Dale_rec": (-1, 1), "Dale_out": (0, 1)}
@@ -29,7 +32,7 @@ def expected_shape(config: Config, name: str) -> tuple[int, ...]:
     return psychrnn_shapes(config.N_in, config.N_rec, config.N_out)[name]
 
 
-def convert_array(name: str, value: Any, dtype) -> Any:
+def convert_array(name: str, value: Any, dtype: DTypeLike) -> HostOrDeviceArray:
     """``value`` as an array of ``dtype``: numpy when concrete, jax when traced.
 
     Raises ``TypeError`` naming ``name`` for strings, ``None``, objects that
@@ -43,7 +46,7 @@ def convert_array(name: str, value: Any, dtype) -> Any:
         raise TypeError(f"{name} must be an array of numbers, got {value!r}")
     xp = jnp if checks.is_traced(value) else np
     try:
-        array = xp.asarray(value)
+        array: HostOrDeviceArray = xp.asarray(value)
     except (TypeError, ValueError) as err:
         raise TypeError(
             f"{name} must be an array of numbers, got {type(value).__name__}: {err}"
@@ -55,11 +58,13 @@ def convert_array(name: str, value: Any, dtype) -> Any:
     return array.astype(dtype)
 
 
-def _xp(array):
+def _xp(array: HostOrDeviceArray) -> ModuleType:
     return jnp if checks.is_traced(array) else np
 
 
-def check_values(name: str, array, allowed=None) -> None:
+def check_values(
+    name: str, array: HostOrDeviceArray, allowed: tuple[int, ...] | None = None
+) -> None:
     """Raise ``ValueError`` unless ``array`` is finite (and holds only ``allowed``).
 
     Concrete arrays are checked at once; traced ones when the program runs.
@@ -87,7 +92,7 @@ def check_values(name: str, array, allowed=None) -> None:
         )
 
 
-def dale_diagonal(name: str, matrix) -> Any:
+def dale_diagonal(name: str, matrix: HostOrDeviceArray) -> HostOrDeviceArray:
     """The diagonal of a Dale matrix (``(..., N, N)``), after checking that it
     is diagonal and holds the allowed values (+1/-1 for ``Dale_rec``, 1/0 for
     ``Dale_out``)."""
@@ -99,12 +104,14 @@ def dale_diagonal(name: str, matrix) -> Any:
         lambda m: checks.not_diagonal_message(name, checks.first_bad(m, lambda v: v == 0)),
         operands=(off,),
     )
-    diag = xp.diagonal(matrix, axis1=-2, axis2=-1)
+    diag: HostOrDeviceArray = xp.diagonal(matrix, axis1=-2, axis2=-1)
     check_values(name + " diagonal", diag, DALE_VALUES[name])
     return diag
 
 
-def prepare_array(config: Config, name: str, value: Any, members: int | None = None):
+def prepare_array(
+    config: Config, name: str, value: Any, members: int | None = None
+) -> tuple[str, HostOrDeviceArray]:
     """``(field, array)``: one given array checked and converted.
 
     ``members=m`` expects a leading member axis of length ``m`` (an
@@ -127,7 +134,7 @@ def prepare_array(config: Config, name: str, value: Any, members: int | None = N
     return name, array
 
 
-def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, Any]:
+def prepare_given(config: Config, given: Mapping[str, Any]) -> dict[str, HostOrDeviceArray]:
     """Check the ``**given`` arrays against ``config`` and convert them.
 
     Unknown names raise ``TypeError``; wrong shapes, non-finite values, masks
@@ -136,7 +143,7 @@ def prepare_given(config: Config, given: dict[str, Any]) -> dict[str, Any]:
     ``ValueError``. ``None`` means "not given". The returned dict holds new
     arrays in ``config.dtype``; the caller's arrays are not touched.
     """
-    out = {}
+    out: dict[str, HostOrDeviceArray] = {}
     for name, value in given.items():
         check_name(name)
         if value is None:

@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
 import jax
 
 from jaxinit._src.runtime_checks import failed_check
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
-def jit(fun: Callable | None = None, **jit_kwargs: Any) -> Callable:
+
+class Jitted(Protocol, Generic[_P, _R_co]):
+    """What :func:`jit` returns: the function, compiled, with ``jax.jit``'s ``lower``."""
+
+    lower: Callable[..., jax.stages.Lowered]
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
+
+
+@overload
+def jit(fun: Callable[_P, _R], **jit_kwargs: Any) -> Jitted[_P, _R]: ...
+
+
+@overload
+def jit(
+    fun: None = None, **jit_kwargs: Any
+) -> Callable[[Callable[_P, _R]], Jitted[_P, _R]]: ...
+
+
+def jit(
+    fun: Callable[_P, _R] | None = None, **jit_kwargs: Any
+) -> Jitted[_P, _R] | Callable[[Callable[_P, _R]], Jitted[_P, _R]]:
     """``jax.jit(fun, **jit_kwargs)`` whose failed jaxinit checks raise ``ValueError``.
 
     Under a plain ``jax.jit`` a value check that fails while the program runs
@@ -35,18 +59,22 @@ def jit(fun: Callable | None = None, **jit_kwargs: Any) -> Callable:
       ValueError: the spectral radius of W_rec is 0.0; it must be finite and positive ...
     """
     if fun is None:
-        return functools.partial(jit, **jit_kwargs)
+        decorator = functools.partial(jit, **jit_kwargs)
+        return cast(Callable[[Callable[_P, _R]], Jitted[_P, _R]], decorator)
     jitted = jax.jit(fun, **jit_kwargs)
 
     @functools.wraps(fun)
-    def run(*args, **kwargs):
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return jax.block_until_ready(jitted(*args, **kwargs))
+            # jax.block_until_ready carries no annotations.
+            result: _R = jax.block_until_ready(jitted(*args, **kwargs))  # type: ignore[no-untyped-call]
+            return result
         except jax.errors.JaxRuntimeError as err:
             message = failed_check(str(err))
             if message is None:
                 raise
             raise ValueError(message) from None
 
-    run.lower = jitted.lower  # ahead-of-time use, as with jax.jit
-    return run
+    compiled = cast(Jitted[_P, _R], run)
+    compiled.lower = jitted.lower  # ahead-of-time use, as with jax.jit
+    return compiled

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import numbers
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -32,6 +32,7 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.arnoldi import Options, at_most_once, core, top_eigenvalue
 from jaxinit._src.matrices import normalize, square_matrices
+from jaxinit._src.typing import ArrayLike, DTypeLike, PRNGKey
 
 #: Below this size :func:`auto_method` picks the full solve (see its docstring).
 KRYLOV_MIN_N = 512
@@ -84,7 +85,7 @@ def default_basis_size(N: int) -> int:
     return min(N, 8 * int(np.ceil(0.8 * np.sqrt(N))))
 
 
-def auto_method(N: int) -> str:
+def auto_method(N: int) -> Literal["eig", "krylov"]:
     """The faster method for an ``N x N`` matrix: ``"eig"`` below ``KRYLOV_MIN_N``, else krylov.
 
     Measured on a 2-core CPU with float32 Gaussian matrices: the full solve
@@ -100,31 +101,40 @@ def auto_method(N: int) -> str:
     return "eig" if N < KRYLOV_MIN_N else "krylov"
 
 
-def _options(N, m, k, max_matvecs) -> Options:
+def _options(N: int, m: int | None, k: int | None, max_matvecs: int | None) -> Options:
     if m is None:
-        m = default_basis_size(N)
+        size = default_basis_size(N)
     else:
-        m = checks.positive_int("m", m)
-        if m < 2 and N >= 2:
-            raise ValueError(f"m must be at least 2, got {m!r}")
-        m = min(m, N)
-    if k is None:
-        k = max(1, (3 * m) // 4) if m > 1 else 0
+        size = checks.positive_int("m", m)
+        if size < 2 and N >= 2:
+            raise ValueError(f"m must be at least 2, got {size!r}")
+        size = min(size, N)
+    given: object = k  # annotated int, but numpy integers are accepted too
+    if given is None:
+        keep = max(1, (3 * size) // 4) if size > 1 else 0
     else:
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise TypeError(f"k must be a positive integer, got {k!r}")
-        if not 1 <= k <= m - 2:
-            raise ValueError(f"k must be between 1 and m - 2 = {m - 2}, got {k!r}")
-        k = int(k)
-    k = min(k, max(m - 2, 0))
+        if isinstance(given, bool) or not isinstance(given, numbers.Integral):
+            raise TypeError(f"k must be a positive integer, got {given!r}")
+        if not 1 <= int(given) <= size - 2:
+            raise ValueError(f"k must be between 1 and m - 2 = {size - 2}, got {given!r}")
+        keep = int(given)
+    keep = min(keep, max(size - 2, 0))
     if max_matvecs is None:
-        max_matvecs = max(N // 2, 4 * m)
+        budget = max(N // 2, 4 * size)
     else:
-        max_matvecs = checks.positive_int("max_matvecs", max_matvecs)
-    return Options(m=m, k=k, max_matvecs=max_matvecs)
+        budget = checks.positive_int("max_matvecs", max_matvecs)
+    return Options(m=size, k=keep, max_matvecs=budget)
 
 
-def _finish(theta, residual, matvecs, restarts, tol, fell_back, full):
+def _finish(
+    theta: jax.Array,
+    residual: jax.Array,
+    matvecs: jax.Array,
+    restarts: jax.Array,
+    tol: jax.Array,
+    fell_back: jax.Array,
+    full: jax.Array,
+) -> KrylovResult:
     converged = residual <= tol
     eigenvalue = jnp.where(fell_back, full, theta)
     return KrylovResult(
@@ -139,17 +149,22 @@ def _finish(theta, residual, matvecs, restarts, tol, fell_back, full):
 
 
 @functools.partial(jax.jit, static_argnames=("opts",))
-def _krylov_batch(W, v0, tol, opts):
+def _krylov_batch(
+    W: jax.Array, v0: jax.Array, tol: jax.Array, opts: Options
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """The Krylov part for a stack ``(B, N, N)``, without any fallback."""
     if W.shape[0] == 1:  # vmap over one member costs ~25% more on the CPU
-        return tuple(x[None] for x in core(W[0], v0, tol, opts))
+        theta, residual, matvecs, restarts = core(W[0], v0, tol, opts)
+        return theta[None], residual[None], matvecs[None], restarts[None]
     return jax.vmap(lambda w: core(w, v0, tol, opts))(W)
 
 
 _top_eigenvalue_batch = jax.jit(jax.vmap(top_eigenvalue))
 
 
-def _traced_single(W, v0, tol, opts, fallback):
+def _traced_single(
+    W: jax.Array, v0: jax.Array, tol: jax.Array, opts: Options, fallback: bool
+) -> KrylovResult:
     """One matrix inside a caller's transformation; the fallback is in the graph.
 
     The full solve runs at most once (see ``arnoldi.at_most_once``), so a batch in
@@ -157,11 +172,17 @@ def _traced_single(W, v0, tol, opts, fallback):
     """
     theta, residual, matvecs, restarts = core(W, v0, tol, opts)
     need = ~(residual <= tol) if fallback else jnp.asarray(False)
-    full, _ = at_most_once(lambda x: need, lambda x: (top_eigenvalue(x[1]), x[1]), (theta, W))
+    def needed(x: tuple[jax.Array, jax.Array]) -> jax.Array:
+        return need
+
+    def solve(x: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        return top_eigenvalue(x[1]), x[1]
+
+    full, _ = at_most_once(needed, solve, (theta, W))
     return _finish(theta, residual, matvecs, restarts, tol, need, full)
 
 
-def _start_vector(key, N, dtype):
+def _start_vector(key: PRNGKey | None, N: int, dtype: DTypeLike) -> jax.Array:
     if key is None:
         key = jax.random.key(0)
     else:
@@ -170,13 +191,13 @@ def _start_vector(key, N, dtype):
 
 
 def krylov_spectral_radius(
-    W,
+    W: ArrayLike,
     *,
-    tol=_DEFAULT_TOL,
-    m=None,
-    k=None,
-    max_matvecs=None,
-    key=None,
+    tol: float = _DEFAULT_TOL,
+    m: int | None = None,
+    k: int | None = None,
+    max_matvecs: int | None = None,
+    key: PRNGKey | None = None,
     fallback: bool = True,
 ) -> KrylovResult:
     """Spectral radius by thick-restart Arnoldi, with a residual certificate.
@@ -278,7 +299,7 @@ def krylov_spectral_radius(
     return _unnormalize(out, scale, batch)
 
 
-def _unnormalize(out: KrylovResult, scale, batch) -> KrylovResult:
+def _unnormalize(out: KrylovResult, scale: jax.Array, batch: tuple[int, ...]) -> KrylovResult:
     """Radius and eigenvalue of the matrices before :func:`normalize`, in ``batch`` shape."""
     out = out._replace(
         radius=out.radius * scale, eigenvalue=out.eigenvalue * scale.astype(out.eigenvalue.dtype)

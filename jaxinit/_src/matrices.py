@@ -5,8 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxinit._src.typing import ArrayLike
 
-def square_matrices(W, name="W"):
+
+def square_matrices(W: ArrayLike, name: str = "W") -> jax.Array:
     """``W`` as an array, after checking it is a real ``(..., N, N)`` stack with N >= 1."""
     W = W if isinstance(W, jax.core.Tracer) else jnp.asarray(W)
     if W.ndim < 2 or W.shape[-1] != W.shape[-2]:
@@ -21,7 +23,7 @@ def square_matrices(W, name="W"):
     return W
 
 
-def normalize(W):
+def normalize(W: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(W / s, s)`` with ``s`` the largest ``|W_ij|`` of each matrix (1 where that is
     0 or not finite), so that eigenvalue solvers see entries of order one.
 

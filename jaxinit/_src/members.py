@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -16,21 +17,22 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.params import Params
+from jaxinit._src.typing import PRNGKey
 
 #: Member indices are folded into the key as 32-bit integers.
 MAX_MEMBERS = 2**31 - 1
 
-def member_index(name: str, value, limit: int = MAX_MEMBERS) -> int:
+def member_index(name: str, value: Any, limit: int = MAX_MEMBERS) -> int:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    if not 0 <= value < limit:
+    if not 0 <= int(value) < limit:
         raise ValueError(f"{name} must be in [0, {limit}), got {value!r}")
     return int(value)
 
 
-def member_key(key, i) -> jax.Array:
+def member_key(key: PRNGKey, i: int | jax.Array) -> PRNGKey:
     """The key of member ``i``: ``jax.random.fold_in(key, i)``.
 
     ``init_fn(member_key(key, i), config)`` is member ``i`` of
@@ -50,7 +52,7 @@ def member_key(key, i) -> jax.Array:
       True
     """
     checks.check_key(key)
-    if checks.is_traced(i):
+    if isinstance(i, jax.core.Tracer):  # checks.is_traced(i), for the type checker
         if i.shape != () or not jnp.issubdtype(i.dtype, jnp.integer):
             raise TypeError(f"i must be an integer scalar, got {i.dtype}{list(i.shape)}")
     else:
@@ -58,7 +60,7 @@ def member_key(key, i) -> jax.Array:
     return jax.random.fold_in(key, i)
 
 
-def member(params: Params, i) -> Params:
+def member(params: Params, i: int) -> Params:
     """Member ``i`` of an ensemble: index ``i`` of every array's leading axis.
 
     For a sharded ensemble the member is read from the device that holds it
@@ -88,17 +90,19 @@ def member(params: Params, i) -> Params:
     if params.batch_shape == ():
         raise ValueError("params is a single network, not an ensemble (it has no leading axis)")
     size = params.batch_shape[0]
-    if isinstance(i, np.ndarray) and i.ndim == 0:
-        i = i.item()
-    if isinstance(i, bool) or not isinstance(i, numbers.Integral):
-        raise TypeError(f"i must be an integer, got {i!r}")
-    if not -size <= i < size:
-        raise IndexError(f"member {i} is out of range for an ensemble of {size}")
-    i = int(i) % size
-    return jax.tree.map(functools.partial(take, i=i, size=size), params)
+    index: Any = i  # annotated int; numpy integers (and 0-d arrays) are accepted too
+    if isinstance(index, np.ndarray) and index.ndim == 0:
+        index = index.item()
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+        raise TypeError(f"i must be an integer, got {index!r}")
+    if not -size <= int(index) < size:
+        raise IndexError(f"member {index} is out of range for an ensemble of {size}")
+    position = int(index) % size
+    picked: Params = jax.tree.map(functools.partial(take, i=position, size=size), params)
+    return picked
 
 
-def take(array, *, i: int, size: int):
+def take(array: Any, *, i: int, size: int) -> Any:
     if checks.is_traced(array) or not isinstance(array, jax.Array):
         return array[i]
     if len(array.sharding.device_set) == 1:

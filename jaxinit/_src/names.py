@@ -18,62 +18,62 @@ from typing import Literal, get_args
 
 #: The three network initializers (PsychRNN's three classes).
 InitializerName = Literal["weight_initializer", "gaussian_spectral_radius", "alpha_identity"]
-INITIALIZER_NAMES: tuple[str, ...] = get_args(InitializerName)
+INITIALIZER_NAMES: tuple[InitializerName, ...] = get_args(InitializerName)
 
 #: PsychRNN's four random weight schemes.
 SchemeName = Literal["const_unif", "const_gauss", "glorot_unif", "glorot_gauss"]
-SCHEME_NAMES: tuple[str, ...] = get_args(SchemeName)
+SCHEME_NAMES: tuple[SchemeName, ...] = get_args(SchemeName)
 
 #: Which weights: as drawn and scaled (``"raw"``), or the ones the network
 #: multiplies by, masks, ``|.|`` and Dale signs applied (``"effective"``).
 Weights = Literal["raw", "effective"]
-WEIGHTS: tuple[str, ...] = get_args(Weights)
+WEIGHTS: tuple[Weights, ...] = get_args(Weights)
 
 #: Orientation of a weight matrix. ``"out_in"``: ``(N_out, N_in)``, used as
 #: ``W @ x`` (PsychRNN, jaxinit, ``equinox.nn.Linear.weight``). ``"in_out"``:
 #: ``(N_in, N_out)``, used as ``x @ kernel`` (Flax, Haiku and Keras kernels).
 Layout = Literal["out_in", "in_out"]
-LAYOUTS: tuple[str, ...] = get_args(Layout)
+LAYOUTS: tuple[Layout, ...] = get_args(Layout)
 
 #: Spellings of a layout that jaxinit 0.1 used; accepted with a
 #: ``DeprecationWarning`` until jaxinit 0.3.
-OLD_LAYOUTS = {"psychrnn": "out_in", "flax": "in_out", "keras": "in_out"}
+OLD_LAYOUTS: dict[str, Layout] = {"psychrnn": "out_in", "flax": "in_out", "keras": "in_out"}
 
 #: Which matrix gets ``spec_rad``: the raw ``W_rec`` (PsychRNN) or the effective one.
 SpectralRadiusOf = Weights
-SPECTRAL_RADIUS_OF: tuple[str, ...] = WEIGHTS
+SPECTRAL_RADIUS_OF: tuple[SpectralRadiusOf, ...] = WEIGHTS
 
 #: How a spectral radius is measured (``"predicted"``: from the variance
 #: profile, without an eigensolve).
 SpectralMethod = Literal["eig", "krylov", "auto", "predicted"]
-SPECTRAL_METHODS: tuple[str, ...] = get_args(SpectralMethod)
+SPECTRAL_METHODS: tuple[SpectralMethod, ...] = get_args(SpectralMethod)
 
 #: How Dale's law balances excitation and inhibition in ``W_rec`` (besides
 #: ``None``, no balancing): PsychRNN's column factors, or exact zero row sums.
 DaleBalance = Literal["psychrnn", "rows"]
-DALE_BALANCES: tuple[str, ...] = get_args(DaleBalance)
+DALE_BALANCES: tuple[DaleBalance, ...] = get_args(DaleBalance)
 
 #: Distance profiles of :func:`jaxinit.connectivity.distance`.
 Profile = Literal["gaussian", "exponential"]
-PROFILES: tuple[str, ...] = get_args(Profile)
+PROFILES: tuple[Profile, ...] = get_args(Profile)
 
 #: The dtypes a network is computed in.
 DType = Literal["float32", "float64"]
-DTYPES: tuple[str, ...] = get_args(DType)
+DTYPES: tuple[DType, ...] = get_args(DType)
 
 #: Names of the transfer functions (the ``__name__`` of PsychRNN's TF functions).
 TransferFunctionName = Literal[
     "relu", "tanh", "sigmoid", "softplus", "elu", "identity", "retanh"
 ]
-TRANSFER_FUNCTION_NAMES: tuple[str, ...] = get_args(TransferFunctionName)
+TRANSFER_FUNCTION_NAMES: tuple[TransferFunctionName, ...] = get_args(TransferFunctionName)
 
 #: Roles of a kernel in a network (for the Flax/Haiku scheme builders).
 Role = Literal["input", "recurrent", "output"]
-ROLES: tuple[str, ...] = get_args(Role)
+ROLES: tuple[Role, ...] = get_args(Role)
 
 #: The figures of ``jaxinit plot`` / :func:`jaxinit.plot.plot_file`.
 PlotKind = Literal["spectrum", "weights"]
-PLOT_KINDS: tuple[str, ...] = get_args(PlotKind)
+PLOT_KINDS: tuple[PlotKind, ...] = get_args(PlotKind)
 
 #: The three weight matrices.
 WEIGHT_NAMES = ("W_in", "W_rec", "W_out")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -35,10 +36,24 @@ from jaxinit._src.dale import (
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.given import prepare_given
 from jaxinit._src.matrices import normalize
-from jaxinit._src.names import ARRAY_FIELDS, INITIALIZER_NAMES, KEY_SLOTS
+from jaxinit._src.names import (
+    ARRAY_FIELDS,
+    INITIALIZER_NAMES,
+    KEY_SLOTS,
+    DaleBalance,
+    DType,
+    InitializerName,
+    SchemeName,
+    SpectralMethod,
+    SpectralRadiusOf,
+)
 from jaxinit._src.params import Params
 from jaxinit._src.schemes import draw
 from jaxinit._src.spectral import check_radius, resolve_method, spectral_radius
+from jaxinit._src.typing import ArrayLike, HostOrDeviceArray, PRNGKey
+
+#: The arrays of one network inside :func:`build` (by field name).
+Arrays = Mapping[str, jax.Array]
 
 
 class UnregulatedSpectrumWarning(UserWarning):
@@ -52,21 +67,21 @@ class Plan(NamedTuple):
     of the static part means a sweep over them reuses one compiled program.
     """
 
-    kind: str
+    kind: InitializerName
     N_in: int
     N_rec: int
     N_out: int
     autapses: bool
     dale: bool
-    dale_balance: str | None
-    which_rand_init: str
-    W_rec_scheme: str
-    dtype: str
-    spectral_radius_of: str
-    spectral_method: str
+    dale_balance: DaleBalance | None
+    which_rand_init: SchemeName
+    W_rec_scheme: SchemeName
+    dtype: DType
+    spectral_radius_of: SpectralRadiusOf
+    spectral_method: SpectralMethod
 
 
-def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
+def plan_of(kind: InitializerName, config: Config) -> tuple[Plan, dict[str, np.ndarray]]:
     """Split ``config`` into the static :class:`Plan` and dynamic scalars."""
     plan = Plan(
         kind=kind,
@@ -97,7 +112,9 @@ def plan_of(kind: str, config: Config) -> tuple[Plan, dict]:
     return plan, scalars
 
 
-def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, dict]:
+def prepare(
+    kind: InitializerName, key: PRNGKey, config: Config, given: Mapping[str, Any]
+) -> tuple[Plan, dict[str, np.ndarray], dict[str, HostOrDeviceArray]]:
     """Check the arguments of an initializer (eagerly) and convert ``given``.
 
     Returns ``(plan, scalars, given)`` ready for :func:`build`.
@@ -107,10 +124,10 @@ def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, di
         raise TypeError(f"config must be a jaxinit.Config, got {type(config).__name__}")
     checks.check_key(key)
     config.check_representable()
-    given = prepare_given(config, given)
+    prepared = prepare_given(config, given)
     if config.dale_ratio is None:
         for name in ("dale_rec_diag", "dale_out_diag"):
-            if name in given:
+            if name in prepared:
                 matrix = "Dale_rec" if name == "dale_rec_diag" else "Dale_out"
                 raise ValueError(
                     f"{matrix} was given but config.dale_ratio is None: Dale signs apply only "
@@ -120,12 +137,12 @@ def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, di
     if kind == "alpha_identity":
         if config.alpha is None:
             raise ValueError("alpha_identity needs config.alpha (the diagonal value), got None")
-        if "W_rec" in given:
+        if "W_rec" in prepared:
             raise TypeError(
                 "alpha_identity builds W_rec from config.alpha and does not take W_rec; "
                 "pass a ready W_rec to weight_initializer instead"
             )
-    if kind == "weight_initializer" and "W_rec" not in given:
+    if kind == "weight_initializer" and "W_rec" not in prepared:
         warnings.warn(
             "weight_initializer drew W_rec without regulating its eigenvalues; the network "
             "may not train. Use gaussian_spectral_radius to set the spectral radius.",
@@ -133,17 +150,19 @@ def prepare(kind: str, key, config: Config, given: dict) -> tuple[Plan, dict, di
             stacklevel=4,
         )
     plan, scalars = plan_of(kind, config)
-    return plan, scalars, given
+    return plan, scalars, prepared
 
 
-def _rand(plan: Plan, scalars, name: str, key, mask):
+def _rand(plan: Plan, scalars: Arrays, name: str, key: PRNGKey, mask: jax.Array) -> jax.Array:
     scheme = plan.W_rec_scheme if name == "W_rec" else plan.which_rand_init
     return draw(
         scheme, key, mask, minval=scalars["minval"], maxval=scalars["maxval"], dtype=plan.dtype
     )
 
 
-def _balance(plan: Plan, scalars, W, masks: dict, mask_is_ones: bool):
+def _balance(
+    plan: Plan, scalars: Arrays, W: jax.Array, masks: Arrays, mask_is_ones: bool
+) -> jax.Array:
     """``W`` balanced as ``plan.dale_balance`` says (unchanged without Dale)."""
     mask = None if mask_is_ones else masks["rec_connectivity"]
     if plan.dale_balance == "psychrnn":
@@ -155,7 +174,9 @@ def _balance(plan: Plan, scalars, W, masks: dict, mask_is_ones: bool):
     return W
 
 
-def _masks_and_signs(plan: Plan, scalars, given: dict) -> tuple[dict, bool]:
+def _masks_and_signs(
+    plan: Plan, scalars: Arrays, given: Arrays
+) -> tuple[dict[str, jax.Array], bool]:
     """The three masks and the two Dale diagonals; also whether the recurrent
     mask is known to be all ones (then no product with it is needed)."""
     dtype, n_in, n_rec, n_out = plan.dtype, plan.N_in, plan.N_rec, plan.N_out
@@ -173,10 +194,12 @@ def _masks_and_signs(plan: Plan, scalars, given: dict) -> tuple[dict, bool]:
     return out, mask_is_ones
 
 
-def _other_arrays(plan: Plan, scalars, keys: dict, given: dict, masks: dict) -> dict:
+def _other_arrays(
+    plan: Plan, scalars: Arrays, keys: Arrays, given: Arrays, masks: Arrays
+) -> dict[str, jax.Array]:
     """``W_in``, ``W_out``, the biases and ``init_state`` (drawn unless given)."""
     dtype, n_rec, n_out = plan.dtype, plan.N_rec, plan.N_out
-    out = {}
+    out: dict[str, jax.Array] = {}
     for name, mask in (("W_in", "input_connectivity"), ("W_out", "output_connectivity")):
         if name in given:
             out[name] = given[name]
@@ -191,7 +214,9 @@ def _other_arrays(plan: Plan, scalars, keys: dict, given: dict, masks: dict) -> 
     return out
 
 
-def _recurrent(plan: Plan, scalars, key, given: dict, masks: dict, mask_is_ones: bool):
+def _recurrent(
+    plan: Plan, scalars: Arrays, key: PRNGKey, given: Arrays, masks: Arrays, mask_is_ones: bool
+) -> tuple[jax.Array, jax.Array]:
     """``(W_rec, rho)``: the recurrent weights of the initializer ``plan.kind``
     and the radius they were scaled by (NaN when nothing was scaled)."""
     dtype, n_rec = plan.dtype, plan.N_rec
@@ -219,7 +244,7 @@ def _recurrent(plan: Plan, scalars, key, given: dict, masks: dict, mask_is_ones:
     return W * (scalars["spec_rad"] / rho), rho
 
 
-def _has_recurrence(plan: Plan, masks: dict, mask_is_ones: bool):
+def _has_recurrence(plan: Plan, masks: Arrays, mask_is_ones: bool) -> jax.Array:
     """False when the recurrent mask is zero or strictly triangular, so that
     the effective ``W_rec`` is nilpotent (no recurrent dynamics) whatever the
     weights. Checked in raw mode, where the effective matrix is not measured
@@ -251,7 +276,9 @@ class Status(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def build(plan: Plan, key, scalars: dict, given: dict):
+def build(
+    plan: Plan, key: PRNGKey, scalars: Arrays, given: Arrays
+) -> tuple[dict[str, jax.Array], Status]:
     """The pure computation of one network: ``(arrays, status)``.
 
     ``arrays`` maps every :data:`ARRAY_FIELDS` name to its array; ``status``
@@ -273,7 +300,7 @@ def radius_name(plan: Plan) -> str:
     return "effective W_rec" if plan.spectral_radius_of == "effective" else "W_rec"
 
 
-def non_finite_message(plan: Plan, flags, where: str = "") -> str:
+def non_finite_message(plan: Plan | Config, flags: ArrayLike, where: str = "") -> str:
     """The message for arrays that came out non-finite (``flags``: one per field)."""
     bad = [n for n, ok in zip(ARRAY_FIELDS, np.asarray(flags), strict=True) if not ok]
     return (
@@ -306,21 +333,23 @@ def check_outputs(plan: Plan, status: Status, *, where: str = "") -> None:
     )
 
 
-def finish(config: Config, arrays: dict) -> Params:
+def finish(config: Config, arrays: Mapping[str, Any]) -> Params:
     """Wrap the arrays of :func:`build` into :class:`Params` with the metadata."""
     return Params(
         **arrays, dale_ratio=config.dale_ratio, transfer_function=config.transfer_function
     )
 
 
-def _initialize(kind: str, key, config: Config, given: dict) -> Params:
-    plan, scalars, given = prepare(kind, key, config, given)
-    arrays, status = build(plan, key, scalars, given)
+def _initialize(
+    kind: InitializerName, key: PRNGKey, config: Config, given: Mapping[str, Any]
+) -> Params:
+    plan, scalars, prepared = prepare(kind, key, config, given)
+    arrays, status = build(plan, key, scalars, prepared)
     check_outputs(plan, status)
     return finish(config, arrays)
 
 
-def weight_initializer(key, config: Config, **given) -> Params:
+def weight_initializer(key: PRNGKey, config: Config, **given: ArrayLike | None) -> Params:
     """PsychRNN's ``WeightInitializer``: random weights, no spectral control.
 
     ``W_in``/``W_out`` are drawn with ``config.which_rand_init`` and ``W_rec``
@@ -348,7 +377,9 @@ def weight_initializer(key, config: Config, **given) -> Params:
     return _initialize("weight_initializer", key, config, given)
 
 
-def gaussian_spectral_radius(key, config: Config, **given) -> Params:
+def gaussian_spectral_radius(
+    key: PRNGKey, config: Config, **given: ArrayLike | None
+) -> Params:
     """PsychRNN's ``GaussianSpectralRadius``: Gaussian ``W_rec`` with a set radius.
 
     ``W_rec`` is standard normal (or the given ``W_rec``: unlike PsychRNN,
@@ -371,7 +402,7 @@ def gaussian_spectral_radius(key, config: Config, **given) -> Params:
     return _initialize("gaussian_spectral_radius", key, config, given)
 
 
-def alpha_identity(key, config: Config, **given) -> Params:
+def alpha_identity(key: PRNGKey, config: Config, **given: ArrayLike | None) -> Params:
     """PsychRNN's ``AlphaIdentity``: ``W_rec = alpha * I``, balanced for Dale.
 
     ``config.alpha`` is required. With Dale's law on, the identity is passed
@@ -387,15 +418,21 @@ def alpha_identity(key, config: Config, **given) -> Params:
     return _initialize("alpha_identity", key, config, given)
 
 
+class NetworkInitializer(Protocol):
+    """The signature of a network initializer: ``init(key, config, **given) -> Params``."""
+
+    def __call__(self, key: PRNGKey, config: Config, **given: ArrayLike | None) -> Params: ...
+
+
 #: The three network initializers by name (the names of :data:`INITIALIZER_NAMES`).
-NETWORK_INITIALIZERS = {
+NETWORK_INITIALIZERS: dict[InitializerName, NetworkInitializer] = {
     "weight_initializer": weight_initializer,
     "gaussian_spectral_radius": gaussian_spectral_radius,
     "alpha_identity": alpha_identity,
 }
 
 
-def initializer_name(initializer) -> str:
+def initializer_name(initializer: InitializerName | NetworkInitializer) -> InitializerName:
     """The name of a network initializer given by name or as the function.
 
     Example:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
 
 from jaxinit._src.names import ARRAY_FIELDS
-from jaxinit._src.transfer import transfer_function
+from jaxinit._src.transfer import TransferFunction, lookup
+
+_T = TypeVar("_T")
 
 
-def _static(default=dataclasses.MISSING):
-    return dataclasses.field(default=default, metadata={"static": True})
+def _static(default: _T) -> _T:
+    # The field's value is pytree metadata, not a leaf (see register_dataclass).
+    field: _T = dataclasses.field(default=default, metadata={"static": True})
+    return field
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -89,15 +94,15 @@ class Params:
         return _diag(self.dale_out_diag)
 
     @property
-    def transfer(self):
+    def transfer(self) -> TransferFunction:
         """The JAX transfer function named by ``transfer_function``."""
-        return transfer_function(self.transfer_function)
+        return lookup(self.transfer_function)
 
     def arrays(self) -> dict[str, jax.Array]:
         """The array fields as a dict (field name to array)."""
         return {name: getattr(self, name) for name in ARRAY_FIELDS}
 
-    def replace(self, **changes) -> Params:
+    def replace(self, **changes: Any) -> Params:
         """A copy with some fields replaced.
 
         A replaced array must have the shape of the array it replaces (a
@@ -122,7 +127,7 @@ class Params:
         return dataclasses.replace(self, **changes)
 
     def __repr__(self) -> str:
-        def describe(x):
+        def describe(x: object) -> str:
             shape = getattr(x, "shape", None)
             dtype = getattr(x, "dtype", None)
             return f"{dtype}{list(shape)}" if shape is not None else repr(x)
@@ -134,7 +139,7 @@ class Params:
         )
 
 
-def _diag(vec):
+def _diag(vec: jax.Array) -> jax.Array:
     vec = jnp.asarray(vec)
     return vec[..., :, None] * jnp.eye(vec.shape[-1], dtype=vec.dtype)
 

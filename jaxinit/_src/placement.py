@@ -7,15 +7,32 @@ everything here works with a mesh spanning several processes.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
+from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
+
+from jaxinit._src.typing import ArrayLike
+
+#: The mesh axis (or axes) the member axis is split over.
+Axes: TypeAlias = str | tuple[str, ...]
+
+#: A device mesh, concrete or (from a ``NamedSharding``) abstract.
+AnyMesh: TypeAlias = Mesh | AbstractMesh
 
 
-def mesh_and_axes(sharding):
+def P(*entries: Any) -> PartitionSpec:
+    """``jax.sharding.PartitionSpec(*entries)``, typed."""
+    # PartitionSpec's constructor carries no annotations in jax.
+    return PartitionSpec(*entries)  # type: ignore[no-untyped-call]
+
+
+def mesh_and_axes(
+    sharding: Mesh | NamedSharding | None,
+) -> tuple[AnyMesh, Axes] | tuple[None, None]:
     """``(mesh, axes)`` that shard the member axis, or ``(None, None)``."""
     if sharding is None:
         return None, None
@@ -41,12 +58,12 @@ def mesh_and_axes(sharding):
     )
 
 
-def shard_count(mesh: Mesh, axes) -> int:
+def shard_count(mesh: AnyMesh, axes: Axes) -> int:
     names = axes if isinstance(axes, tuple) else (axes,)
     return math.prod(mesh.shape[name] for name in names)
 
 
-def put(value, mesh: Mesh, axes, split: bool):
+def put(value: Any, mesh: AnyMesh, axes: Axes, split: bool) -> Any:
     """Place a host array on ``mesh``, split along its first axis or replicated.
 
     Each process creates only the blocks of its own devices, so this works
@@ -65,13 +82,14 @@ def put(value, mesh: Mesh, axes, split: bool):
     return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
 
 
-def constrain(value, mesh: Mesh, spec):
-    return jax.device_put(jnp.asarray(value), NamedSharding(mesh, spec))
+def constrain(value: ArrayLike, mesh: AnyMesh, spec: PartitionSpec) -> jax.Array:
+    placed: jax.Array = jax.device_put(jnp.asarray(value), NamedSharding(mesh, spec))
+    return placed
 
 
-def local_blocks(array):
+def local_blocks(array: jax.Array) -> Iterator[tuple[int, np.ndarray]]:
     """``(start, numpy block)`` for each distinct block held by this process, in order."""
-    shards = {}
+    shards: dict[int, jax.Shard] = {}
     for shard in array.addressable_shards:
         start = shard.index[0].indices(array.shape[0])[0] if shard.index else 0
         shards.setdefault(start, shard)

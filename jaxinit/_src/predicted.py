@@ -34,6 +34,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxinit._src.matrices import normalize, square_matrices
+from jaxinit._src.typing import ArrayLike
+
+#: The state of the power iteration: (step, vector, upper bound, lower bound).
+_Loop = tuple[jax.Array | int, jax.Array, jax.Array, jax.Array]
 
 #: Constant of the finite-N edge correction ``1 + EDGE_C * sqrt(log(N) / N)``:
 #: the mean spectral radius of real Gaussian matrices of unit bulk radius,
@@ -64,7 +68,7 @@ def edge_factor(N: int) -> float:
 
 
 @jax.jit
-def _perron_root(S):
+def _perron_root(S: jax.Array) -> jax.Array:
     """Perron root of nonnegative ``S`` (batched), as its Collatz-Wielandt upper bound.
 
     Power iteration on ``S + I`` (aperiodic, same Perron vector) from the
@@ -76,22 +80,23 @@ def _perron_root(S):
     """
     x = jnp.ones(S.shape[:-1], S.dtype)
 
-    def bounds(x):
+    def bounds(x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         y = jnp.einsum("...ij,...j->...i", S, x)
         ratio = y / x
         return y, jnp.max(ratio, axis=-1), jnp.min(ratio, axis=-1)
 
-    def cond(state):
+    def cond(state: _Loop) -> jax.Array:
         i, _, hi, lo = state
         return (i < _MAX_ITERATIONS) & jnp.any(hi - lo > _RTOL * hi)
 
-    def body(state):
+    def body(state: _Loop) -> _Loop:
         i, x, hi, lo = state
         y, _, _ = bounds(x)
         new = y + x
         new = new / jnp.max(new, axis=-1, keepdims=True)
         # Entries that decay to 0 would make the ratios 0/0: keep them tiny.
-        new = jnp.maximum(new, jnp.finfo(x.dtype).tiny)
+        tiny = jnp.finfo(x.dtype).tiny  # type: ignore[no-untyped-call]  # ml_dtypes' finfo
+        new = jnp.maximum(new, tiny)
         _, new_hi, new_lo = bounds(new)
         # A member that has converged stops changing, so that its result does
         # not depend on the other members of a batch.
@@ -100,18 +105,19 @@ def _perron_root(S):
         return i + 1, x, jnp.where(going, new_hi, hi), jnp.where(going, new_lo, lo)
 
     _, hi, lo = bounds(x)
-    _, _, hi, _ = jax.lax.while_loop(cond, body, (0, x, hi, lo))
+    start: _Loop = (0, x, hi, lo)
+    _, _, hi, _ = jax.lax.while_loop(cond, body, start)
     return hi
 
 
-def _profile_matrices(variance):
+def _profile_matrices(variance: ArrayLike) -> jax.Array:
     S = square_matrices(variance, "variance")
     if not jnp.issubdtype(S.dtype, jnp.floating) or S.dtype.itemsize < 4:
         S = S.astype(jnp.float32)
     return S
 
 
-def bulk_radius(variance, *, finite_n: bool = True) -> jax.Array:
+def bulk_radius(variance: ArrayLike, *, finite_n: bool = True) -> jax.Array:
     """Radius of the eigenvalue disk of a random matrix with this variance profile.
 
     ``variance[..., i, j]`` is the variance of entry ``(i, j)`` (0 where the
@@ -141,7 +147,7 @@ def bulk_radius(variance, *, finite_n: bool = True) -> jax.Array:
     return radius * edge_factor(S.shape[-1]) if finite_n else radius
 
 
-def predicted_radius(W, *, finite_n: bool = True) -> jax.Array:
+def predicted_radius(W: ArrayLike, *, finite_n: bool = True) -> jax.Array:
     """The spectral radius predicted from the entries of ``W``, without an eigensolve.
 
     Each matrix is centred by its column means ``mu`` (the excitatory and
@@ -166,14 +172,15 @@ def predicted_radius(W, *, finite_n: bool = True) -> jax.Array:
       >>> abs(p / exact - 1) < 0.05
       True
     """
-    W = square_matrices(W)
-    if not jnp.issubdtype(W.dtype, jnp.floating) or W.dtype.itemsize < 4:
-        W = W.astype(jnp.float32)
-    return _predicted(W, finite_n)
+    M = square_matrices(W)
+    if not jnp.issubdtype(M.dtype, jnp.floating) or M.dtype.itemsize < 4:
+        M = M.astype(jnp.float32)
+    radius: jax.Array = _predicted(M, finite_n)
+    return radius
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def _predicted(W, finite_n):
+def _predicted(W: jax.Array, finite_n: bool) -> jax.Array:
     Wn, s = normalize(W)
     mu = jnp.mean(Wn, axis=-2)
     S = jnp.square(Wn - mu[..., None, :])

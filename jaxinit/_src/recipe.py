@@ -11,27 +11,29 @@ from __future__ import annotations
 import dataclasses
 import types
 import warnings
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.names import PSYCHRNN_NAMES
+from jaxinit._src.names import PSYCHRNN_NAMES, InitializerName
 from jaxinit._src.network import (
     NETWORK_INITIALIZERS,
+    NetworkInitializer,
     UnregulatedSpectrumWarning,
     initializer_name,
 )
 from jaxinit._src.params import Params
+from jaxinit._src.typing import PRNGKey
 
 
 def _frozen_given(given: Mapping[str, Any]) -> Mapping[str, np.ndarray]:
     """Read-only numpy copies of the given arrays (the caller's are untouched)."""
     if not isinstance(given, Mapping):
         raise TypeError(f"given must be a dict of arrays, got {type(given).__name__}")
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for name, value in given.items():
         if name not in PSYCHRNN_NAMES:
             raise TypeError(
@@ -80,12 +82,17 @@ class Recipe:
       True
     """
 
-    initializer: str
-    key: Any
+    initializer: InitializerName
+    key: PRNGKey
     config: Config
     given: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
-    def __post_init__(self):
+    if TYPE_CHECKING:
+        # The network once built, set with object.__setattr__ in __post_init__ and
+        # build; declared only for the type checker, so that it is no dataclass field.
+        _built: ClassVar[Params | None]
+
+    def __post_init__(self) -> None:
         object.__setattr__(self, "initializer", initializer_name(self.initializer))
         checks.check_key(self.key)
         if checks.is_traced(self.key):
@@ -96,7 +103,7 @@ class Recipe:
         object.__setattr__(self, "_built", None)
 
     @property
-    def function(self) -> Callable[..., Params]:
+    def function(self) -> NetworkInitializer:
         """The initializer function."""
         return NETWORK_INITIALIZERS[self.initializer]
 
@@ -112,6 +119,7 @@ class Recipe:
                     warnings.simplefilter("ignore", UnregulatedSpectrumWarning)
                 built = self.function(self.key, self.config, **self.given)
             object.__setattr__(self, "_built", built)
+            return built
         return self._built
 
     def __repr__(self) -> str:

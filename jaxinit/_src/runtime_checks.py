@@ -25,6 +25,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -72,13 +73,12 @@ def _first_bad_member(ok: np.ndarray, depth: int) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.unravel_index(flat, per_member.shape))
 
 
-def _host_check(message: Callable[..., str], depth: int, ok, *values) -> None:
-    ok = np.asarray(ok)
-    where = _first_bad_member(ok, depth)
+def _host_check(message: Callable[..., str], depth: int, ok: Any, *values: Any) -> None:
+    flags = np.asarray(ok)
+    where = _first_bad_member(flags, depth)
     if where is None:
         return
-    values = [np.asarray(v)[where] for v in values]
-    text = message(*values)
+    text = message(*(np.asarray(v)[where] for v in values))
     if depth:
         member = where[0] if depth == 1 else where
         text = f"{text} (member {member} of the jax.vmap batch)"
@@ -88,24 +88,30 @@ def _host_check(message: Callable[..., str], depth: int, ok, *values) -> None:
 
 
 @functools.cache
-def _checker(depth: int) -> Callable:
+def _checker(depth: int) -> Callable[..., jax.Array]:
     """The check for values with ``depth`` vmapped member axes in front."""
 
     @jax.custom_batching.custom_vmap
-    def check(message_box, ok, *operands):
+    def check(message_box: _MessageBox, ok: jax.Array, *operands: jax.Array) -> jax.Array:
         # An unordered io_callback has an effect, so the compiler keeps it.
         callback = functools.partial(_host_check, message_box.message, depth)
         io_callback(callback, None, ok, *operands, ordered=False)
         return ok
 
     @check.def_vmap
-    def rule(axis_size, in_batched, message_box, ok, *operands):
-        def batched(x, was_batched):
+    def rule(
+        axis_size: int,
+        in_batched: list[bool],
+        message_box: _MessageBox,
+        ok: jax.Array,
+        *operands: jax.Array,
+    ) -> tuple[jax.Array, bool]:
+        def batched(x: jax.Array, was_batched: bool) -> jax.Array:
             return x if was_batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x)))
 
         ok = batched(ok, in_batched[1])
-        operands = [batched(x, b) for x, b in zip(operands, in_batched[2:], strict=True)]
-        return _checker(depth + 1)(message_box, ok, *operands), True
+        stacked = [batched(x, b) for x, b in zip(operands, in_batched[2:], strict=True)]
+        return _checker(depth + 1)(message_box, ok, *stacked), True
 
     return check
 
@@ -113,7 +119,7 @@ def _checker(depth: int) -> Callable:
 class _MessageBox:
     """Carries the message function through custom_vmap as an opaque leaf-free pytree."""
 
-    def __init__(self, message: Callable[..., str]):
+    def __init__(self, message: Callable[..., str]) -> None:
         self.message = message
 
 
@@ -122,7 +128,7 @@ jax.tree_util.register_pytree_node(
 )
 
 
-def require_at_run_time(ok, message: Callable[..., str], operands: tuple) -> None:
+def require_at_run_time(ok: Any, message: Callable[..., str], operands: tuple[Any, ...]) -> None:
     """Compile the check ``all(ok)`` into the program; on failure raise
     ``message(*operands)`` (numpy values of the first bad member) when it runs."""
     _checker(0)(_MessageBox(message), jnp.asarray(ok), *(jnp.asarray(o) for o in operands))

@@ -15,26 +15,32 @@ it 0.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxinit._src import checks
+from jaxinit._src.names import SchemeName
+from jaxinit._src.typing import ArrayLike, DTypeLike, PRNGKey
 
 
-def _mask_and_dtype(connectivity, dtype):
+def _mask_and_dtype(
+    connectivity: ArrayLike, dtype: DTypeLike | None
+) -> tuple[jax.Array, np.dtype[Any]]:
     mask = jnp.asarray(connectivity)
     if mask.ndim != 2:
         raise ValueError(
             f"connectivity must be a 2-D mask, got an array of shape {tuple(mask.shape)}"
         )
-    dtype = jnp.dtype(dtype or jnp.float32)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
-    return mask.astype(dtype), dtype
+    work = jnp.dtype(dtype or jnp.float32)
+    if not jnp.issubdtype(work, jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {work}")
+    return mask.astype(work), work
 
 
-def glorot_fan(connectivity) -> jax.Array:
+def glorot_fan(connectivity: ArrayLike) -> jax.Array:
     """PsychRNN's per-entry fan: row sum of the mask plus column sum.
 
     Example:
@@ -49,7 +55,9 @@ def glorot_fan(connectivity) -> jax.Array:
     return mask.sum(axis=-1, keepdims=True) + mask.sum(axis=-2, keepdims=True)
 
 
-def const_gauss(key, connectivity, *, dtype=None) -> jax.Array:
+def const_gauss(
+    key: PRNGKey, connectivity: ArrayLike, *, dtype: DTypeLike | None = None
+) -> jax.Array:
     """Standard normal values, one per entry of ``connectivity``.
 
     Example:
@@ -57,11 +65,18 @@ def const_gauss(key, connectivity, *, dtype=None) -> jax.Array:
       >>> const_gauss(jax.random.key(0), jnp.ones((3, 2))).shape
       (3, 2)
     """
-    mask, dtype = _mask_and_dtype(connectivity, dtype)
-    return jax.random.normal(key, mask.shape, dtype)
+    mask, work = _mask_and_dtype(connectivity, dtype)
+    return jax.random.normal(key, mask.shape, work)
 
 
-def const_unif(key, connectivity, *, minval=-0.1, maxval=0.1, dtype=None) -> jax.Array:
+def const_unif(
+    key: PRNGKey,
+    connectivity: ArrayLike,
+    *,
+    minval: ArrayLike = -0.1,
+    maxval: ArrayLike = 0.1,
+    dtype: DTypeLike | None = None,
+) -> jax.Array:
     """Uniform values in ``[minval, maxval)``, one per entry of ``connectivity``.
 
     Example:
@@ -77,17 +92,19 @@ def const_unif(key, connectivity, *, minval=-0.1, maxval=0.1, dtype=None) -> jax
             raise ValueError(
                 f"minval must not exceed maxval, got minval={minval!r} > maxval={maxval!r}"
             )
-    mask, dtype = _mask_and_dtype(connectivity, dtype)
-    return jax.random.uniform(key, mask.shape, dtype, minval=minval, maxval=maxval)
+    mask, work = _mask_and_dtype(connectivity, dtype)
+    return jax.random.uniform(key, mask.shape, work, minval=minval, maxval=maxval)
 
 
-def _glorot_scale(mask, numerator):
+def _glorot_scale(mask: jax.Array, numerator: float) -> jax.Array:
     fan = glorot_fan(mask)
     safe = jnp.where(fan > 0, fan, 1)
     return jnp.where(fan > 0, jnp.sqrt(numerator / safe), 0).astype(mask.dtype)
 
 
-def glorot_unif(key, connectivity, *, dtype=None) -> jax.Array:
+def glorot_unif(
+    key: PRNGKey, connectivity: ArrayLike, *, dtype: DTypeLike | None = None
+) -> jax.Array:
     """Uniform values in ``±sqrt(6 / fan)`` with PsychRNN's per-entry fan.
 
     Example:
@@ -96,12 +113,14 @@ def glorot_unif(key, connectivity, *, dtype=None) -> jax.Array:
       >>> bool((jnp.abs(w) <= jnp.sqrt(6 / 8)).all())
       True
     """
-    mask, dtype = _mask_and_dtype(connectivity, dtype)
+    mask, work = _mask_and_dtype(connectivity, dtype)
     limit = _glorot_scale(mask, 6.0)
-    return limit * jax.random.uniform(key, mask.shape, dtype, minval=-1.0, maxval=1.0)
+    return limit * jax.random.uniform(key, mask.shape, work, minval=-1.0, maxval=1.0)
 
 
-def glorot_gauss(key, connectivity, *, dtype=None) -> jax.Array:
+def glorot_gauss(
+    key: PRNGKey, connectivity: ArrayLike, *, dtype: DTypeLike | None = None
+) -> jax.Array:
     """Normal values with standard deviation ``sqrt(2 / fan)`` (per-entry fan).
 
     Example:
@@ -109,8 +128,8 @@ def glorot_gauss(key, connectivity, *, dtype=None) -> jax.Array:
       >>> glorot_gauss(jax.random.key(0), jnp.ones((2, 3))).dtype
       dtype('float32')
     """
-    mask, dtype = _mask_and_dtype(connectivity, dtype)
-    return _glorot_scale(mask, 2.0) * jax.random.normal(key, mask.shape, dtype)
+    mask, work = _mask_and_dtype(connectivity, dtype)
+    return _glorot_scale(mask, 2.0) * jax.random.normal(key, mask.shape, work)
 
 
 #: Scheme names accepted by ``which_rand_init`` / ``which_rand_W_rec_init``.
@@ -122,7 +141,15 @@ SCHEMES: dict[str, Callable[..., jax.Array]] = {
 }
 
 
-def draw(name: str, key, connectivity, *, minval=-0.1, maxval=0.1, dtype=None) -> jax.Array:
+def draw(
+    name: SchemeName,
+    key: PRNGKey,
+    connectivity: ArrayLike,
+    *,
+    minval: ArrayLike = -0.1,
+    maxval: ArrayLike = 0.1,
+    dtype: DTypeLike | None = None,
+) -> jax.Array:
     """Draw with the scheme called ``name`` (``minval``/``maxval`` for const_unif)."""
     fn = SCHEMES[checks.one_of("scheme", name, SCHEMES)]
     if fn is const_unif:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,20 +11,21 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.krylov import auto_method, krylov_spectral_radius
 from jaxinit._src.matrices import normalize, square_matrices
-from jaxinit._src.names import SPECTRAL_METHODS
+from jaxinit._src.names import SPECTRAL_METHODS, SpectralMethod
 from jaxinit._src.predicted import predicted_radius
+from jaxinit._src.typing import ArrayLike, DTypeLike
 
 
-def _working_dtype(dtype):
+def _working_dtype(dtype: DTypeLike) -> np.dtype[Any]:
     # LAPACK/cuSOLVER geev work in float32 or float64: integers, bool and the
     # 16-bit floats are cast up first.
     if dtype == jnp.float64:
-        return jnp.float64
-    return jnp.float32
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
 
 
 @jax.jit
-def _radius(W):
+def _radius(W: jax.Array) -> jax.Array:
     Wn, s = normalize(W)
     return s * jnp.max(jnp.abs(jnp.linalg.eigvals(Wn)), axis=-1)
 
@@ -31,7 +34,7 @@ def _radius(W):
 METHODS = SPECTRAL_METHODS
 
 
-def resolve_method(method: str, N: int) -> str:
+def resolve_method(method: SpectralMethod, N: int) -> SpectralMethod:
     """The method used for an ``N x N`` matrix (``"auto"`` picks eig or krylov by size)."""
     checks.one_of("method", method, METHODS)
     if method == "auto":
@@ -39,7 +42,7 @@ def resolve_method(method: str, N: int) -> str:
     return method
 
 
-def spectral_radius(W, *, method: str = "eig") -> jax.Array:
+def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Array:
     """Largest absolute eigenvalue of ``W``, batched over leading axes.
 
     ``method="eig"`` (default) uses ``jnp.linalg.eigvals`` (LAPACK ``geev`` on
@@ -72,22 +75,23 @@ def spectral_radius(W, *, method: str = "eig") -> jax.Array:
       >>> round(float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]]))), 5)
       2.0
     """
-    W = square_matrices(W)
-    W = W.astype(_working_dtype(W.dtype))
-    method = resolve_method(method, W.shape[-1])
+    M = square_matrices(W)
+    M = M.astype(_working_dtype(M.dtype))
+    method = resolve_method(method, M.shape[-1])
     if method == "krylov":
-        return krylov_spectral_radius(W).radius
+        return krylov_spectral_radius(M).radius
     if method == "predicted":
-        return predicted_radius(W)
-    return _radius(W)
+        return predicted_radius(M)
+    radius: jax.Array = _radius(M)
+    return radius
 
 
-def check_radius(rho, name="W") -> None:
+def check_radius(rho: jax.Array | np.ndarray | np.floating[Any], name: str = "W") -> None:
     """Raise ``ValueError`` unless every radius in ``rho`` is finite and positive."""
 
     ok = jnp.isfinite(rho) & (rho > 0)
 
-    def message(values):
+    def message(values: np.ndarray) -> str:
         bad = checks.first_bad(values, checks.positive_finite)
         what = "could not be computed (eigvals returned NaN)" if np.isnan(bad) else f"is {bad!r}"
         return (
@@ -98,7 +102,9 @@ def check_radius(rho, name="W") -> None:
     checks.require(ok, message, operands=(rho,))
 
 
-def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
+def scale_spectral_radius(
+    W: ArrayLike, spec_rad: ArrayLike, *, method: SpectralMethod = "eig"
+) -> jax.Array:
     """Rescale ``W`` so that its spectral radius is ``spec_rad``.
 
     Computes ``spec_rad * W / spectral_radius(W)`` (PsychRNN's formula),
@@ -112,8 +118,8 @@ def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
       >>> round(float(spectral_radius(W)), 6)
       1.5
     """
-    W = square_matrices(W)
-    target = jnp.asarray(spec_rad, _working_dtype(W.dtype))
+    M = square_matrices(W)
+    target = jnp.asarray(spec_rad, _working_dtype(M.dtype))
     ok = jnp.isfinite(target) & (target > 0)
     checks.require(
         ok,
@@ -125,14 +131,14 @@ def scale_spectral_radius(W, spec_rad, *, method: str = "eig") -> jax.Array:
     )
     # Scale by the radius of the normalized matrix: every factor stays near 1,
     # whatever the scale of W and spec_rad (no intermediate overflow).
-    Wn, _ = normalize(W.astype(_working_dtype(W.dtype)))
+    Wn, _ = normalize(M.astype(_working_dtype(M.dtype)))
     rho = spectral_radius(Wn, method=method)
     check_radius(rho)
-    out = (Wn * (target / rho)[..., None, None]).astype(W.dtype)
+    out = (Wn * (target / rho)[..., None, None]).astype(M.dtype)
     checks.require(
         jnp.isfinite(out).all(),
         lambda: (
-            f"scaling W to spec_rad overflowed {W.dtype}: its entries are too large "
+            f"scaling W to spec_rad overflowed {M.dtype}: its entries are too large "
             "next to its spectral radius; use a smaller spec_rad or a better-conditioned W"
         ),
     )

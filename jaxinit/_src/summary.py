@@ -15,6 +15,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
@@ -96,7 +97,7 @@ class Spread:
     max: float
 
     @classmethod
-    def of(cls, values) -> Spread:
+    def of(cls, values: npt.ArrayLike) -> Spread:
         """The spread of an array of per-member values (any shape)."""
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         return cls(float(values.min()), float(np.median(values)), float(values.max()))
@@ -158,13 +159,13 @@ class EnsembleSummary:
         return f"{_table(self.rows())}\n{note}"
 
 
-def _radii(params) -> tuple[np.ndarray, np.ndarray]:
+def _radii(params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Raw and effective recurrent spectral radii, each of shape ``batch_shape``."""
     radii = np.asarray(spectral_radius(jnp.stack([params.W_rec, effective(params).W_rec])))
     return radii[0], radii[1]
 
 
-def _counts(params) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+def _counts(params: Params) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Per member: excitatory units (None without Dale), density, autapses."""
     mask = np.asarray(params.rec_connectivity)
     n_exc = (np.asarray(params.dale_rec_diag) > 0).sum(axis=-1) if params.dale else None
@@ -173,7 +174,7 @@ def _counts(params) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     return n_exc, density, autapses
 
 
-def network_summary(params) -> Summary:
+def network_summary(params: Params) -> Summary:
     """The :class:`Summary` of one network; an ensemble raises ``ValueError``."""
     checks.single_network(params)
     n_exc, density, autapses = _counts(params)
@@ -194,7 +195,7 @@ def network_summary(params) -> Summary:
     )
 
 
-def ensemble_summary(params) -> EnsembleSummary:
+def ensemble_summary(params: Params) -> EnsembleSummary:
     """The :class:`EnsembleSummary` of an ensemble (a Params with leading axes)."""
     shape = tuple(params.batch_shape)
     if not shape:
@@ -221,7 +222,7 @@ def ensemble_summary(params) -> EnsembleSummary:
     )
 
 
-def summarize(params) -> Summary | EnsembleSummary:
+def summarize(params: Params) -> Summary | EnsembleSummary:
     """Summarize a network, or every member of an ensemble.
 
     Args:

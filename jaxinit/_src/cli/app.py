@@ -7,11 +7,14 @@ import contextlib
 import math
 import sys
 import warnings
+from collections.abc import Iterator
+from typing import Any, NoReturn, TextIO
 
 import jaxinit._src.cli.commands as commands
 import jaxinit._src.cli.options as options
 from jaxinit._src.cli.codes import CliError, ExitCode, describe_os_error, epilog, one_line
 from jaxinit._src.files import NpzError
+from jaxinit._src.names import INITIALIZER_NAMES
 from jaxinit._src.plotting import KINDS
 from jaxinit._src.version import __version__
 
@@ -19,7 +22,7 @@ from jaxinit._src.version import __version__
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line (exit status 2)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(ExitCode.USAGE, f"jaxinit: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
@@ -39,7 +42,7 @@ def positive_float(text: str) -> float:
     return value
 
 
-def _add_init(sub) -> None:
+def _add_init(sub: argparse._SubParsersAction[Parser]) -> None:
     init = sub.add_parser(
         "init",
         help="make a network, save it as .npz with its recipe and print its summary",
@@ -56,14 +59,14 @@ def _add_init(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
-    def add(*names, **kwargs):
+    def add(*names: str, **kwargs: Any) -> None:
         init.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
 
     add("-o", "--output", help="file to write (.npz is appended if missing). Default: network.npz")
     add("--config", help="TOML or JSON file of settings (see above)")
     add(
         "--initializer",
-        choices=options.INITIALIZER_NAMES,
+        choices=INITIALIZER_NAMES,
         help="PsychRNN class: GaussianSpectralRadius, AlphaIdentity or WeightInitializer. "
         f"Default: {options.default_text('initializer')}",
     )
@@ -88,7 +91,7 @@ def _add_init(sub) -> None:
     init.set_defaults(run=commands.run_init)
 
 
-def _add_inspect(sub) -> None:
+def _add_inspect(sub: argparse._SubParsersAction[Parser]) -> None:
     inspect = sub.add_parser(
         "inspect",
         help="check a jaxinit or PsychRNN .npz file and print its summary",
@@ -110,7 +113,7 @@ def _add_inspect(sub) -> None:
     inspect.set_defaults(run=commands.run_inspect)
 
 
-def _add_plot(sub) -> None:
+def _add_plot(sub: argparse._SubParsersAction[Parser]) -> None:
     plot = sub.add_parser(
         "plot",
         help="draw a network file's spectrum or weights to an image (extra 'plot')",
@@ -148,12 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"jaxinit: warning: {one_line(message)}", file=sys.stderr)
 
 
 @contextlib.contextmanager
-def one_line_warnings():
+def one_line_warnings() -> Iterator[None]:
     """Print each warning as one ``jaxinit: warning: ...`` line on stderr."""
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning

@@ -69,12 +69,14 @@ class CliError(Exception):
       (1, 'cannot write x.npz')
     """
 
-    def __init__(self, code: ExitCode, message: str):
+    def __init__(self, code: ExitCode, message: str) -> None:
         super().__init__(message)
         self.code = ExitCode(code)
 
 
-def describe_os_error(err: OSError, path=None, verb: str = "use") -> str:
+def describe_os_error(
+    err: OSError, path: str | os.PathLike[str] | None = None, verb: str = "use"
+) -> str:
     """One line saying which file could not be read or written, and why.
 
     ``path`` is the file the user named (default: the error's own

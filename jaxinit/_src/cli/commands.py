@@ -10,13 +10,20 @@ Library errors it does not translate itself are translated by
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
+from typing import TYPE_CHECKING
 
 import jaxinit._src.cli.options as options
 from jaxinit._src.cli.codes import CliError, ExitCode, describe_os_error
 from jaxinit._src.files import NoRecipeError, NpzError
 
+if TYPE_CHECKING:
+    from jaxinit._src.files import Reproduction
+    from jaxinit._src.recipe import Recipe
 
-def save_network(target: str, recipe):
+
+def save_network(target: str, recipe: Recipe) -> pathlib.Path:
     """Save the network ``recipe`` builds, with the recipe, to ``target``."""
     import jaxinit
 
@@ -36,7 +43,7 @@ def run_init(args: argparse.Namespace) -> ExitCode:
     import jax
 
     if settings["dtype"] == "float64":
-        jax.config.update("jax_enable_x64", True)
+        jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]  # jax: untyped
     import jaxinit
 
     recipe = jaxinit.Recipe(initializer, jax.random.key(seed), jaxinit.Config(**settings))
@@ -47,14 +54,14 @@ def run_init(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def input_error(err: Exception, path) -> CliError:
+def input_error(err: Exception, path: str | os.PathLike[str]) -> CliError:
     """The one-line error for a network file that cannot be read or used."""
     if isinstance(err, OSError):
         return CliError(ExitCode.FILE, describe_os_error(err, path, "read"))
     return CliError(ExitCode.FILE, f"cannot load {err}")
 
 
-def reproduce_file(path) -> None:
+def reproduce_file(path: str | os.PathLike[str]) -> None:
     """Make the network in ``path`` again from its recipe; raise unless it matches.
 
     Prints :func:`jaxinit.reproduce`'s message (bitwise identical, or a match
@@ -80,7 +87,7 @@ def reproduce_file(path) -> None:
         )
 
 
-def comparison(result) -> str:
+def comparison(result: Reproduction) -> str:
     """How :func:`jaxinit.reproduce` compared, in a few words.
 
     Example:
@@ -93,7 +100,7 @@ def comparison(result) -> str:
     return f"within {result.tolerance_ulps} ulp on the floating arrays, the rest bit for bit"
 
 
-def outcome(result) -> str:
+def outcome(result: Reproduction) -> str:
     """What :func:`jaxinit.reproduce` found: bitwise, within its tolerance, or no match.
 
     Example:

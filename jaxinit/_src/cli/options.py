@@ -14,6 +14,8 @@ import dataclasses
 import json
 import numbers
 import os
+from collections.abc import Callable
+from typing import Any
 
 from jaxinit._src.cli.codes import CliError, ExitCode
 from jaxinit._src.config import Config
@@ -25,6 +27,7 @@ from jaxinit._src.names import (
     SPECTRAL_METHODS,
     SPECTRAL_RADIUS_OF,
     TRANSFER_FUNCTION_NAMES,
+    DaleBalance,
 )
 
 #: The largest N_in, N_rec and N_out ``jaxinit init`` accepts: a W_rec of
@@ -36,7 +39,7 @@ MAX_UNITS = 16384
 MAX_SEED = 2**32 - 1
 
 #: Defaults of the settings :class:`~jaxinit.Config` does not define.
-CLI_DEFAULTS = {
+CLI_DEFAULTS: dict[str, Any] = {
     "initializer": "gaussian_spectral_radius",
     "seed": 0,
     "output": "network.npz",
@@ -46,7 +49,7 @@ CLI_DEFAULTS = {
 }
 
 
-def config_defaults() -> dict:
+def config_defaults() -> dict[str, Any]:
     """The defaults of :class:`~jaxinit.Config`, field by field.
 
     Example:
@@ -81,7 +84,7 @@ def ratio(text: str) -> float | None:
     return value
 
 
-def balance(text: str) -> str | None:
+def balance(text: str) -> DaleBalance | None:
     """Parse ``--dale-balance``: ``psychrnn``, ``rows`` or ``none``.
 
     Example:
@@ -98,7 +101,7 @@ def balance(text: str) -> str | None:
 
 
 # (option, setting, type or choices, help). The help names PsychRNN's argument.
-OPTIONS = [
+OPTIONS: list[tuple[str, str, Callable[[str], object] | tuple[str, ...], str]] = [
     ("--N-in", "N_in", int, "number of inputs (PsychRNN: N_in)"),
     ("--N-rec", "N_rec", int, f"number of recurrent units, at most {MAX_UNITS} (PsychRNN: N_rec)"),
     ("--N-out", "N_out", int, "number of outputs (PsychRNN: N_out)"),
@@ -173,7 +176,7 @@ def default_text(setting: str) -> str:
     return "none" if value is None else str(value)
 
 
-def _parse_file(path: str, raw: bytes):
+def _parse_file(path: str, raw: bytes) -> object:
     if path.lower().endswith(".json"):
         return json.loads(raw)
     import tomllib
@@ -181,7 +184,7 @@ def _parse_file(path: str, raw: bytes):
     return tomllib.loads(raw.decode("utf-8"))
 
 
-def _file_dale_ratio(path: str, value):
+def _file_dale_ratio(path: str, value: object) -> numbers.Real | None:
     """``dale_ratio`` from a config file: ``"none"``, ``false`` and JSON ``null`` mean no Dale."""
     if value is None or value is False:
         return None
@@ -196,7 +199,7 @@ def _file_dale_ratio(path: str, value):
     return value
 
 
-def read_config_file(path: str) -> dict:
+def read_config_file(path: str) -> dict[str, Any]:
     """The settings in a TOML or JSON file (``.json``: JSON, anything else: TOML)."""
     try:
         with open(path, "rb") as f:
@@ -224,7 +227,7 @@ def read_config_file(path: str) -> dict:
     return data
 
 
-def _check_limits(settings: dict) -> None:
+def _check_limits(settings: dict[str, Any]) -> None:
     seed = settings["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise CliError(ExitCode.USAGE, f"seed must be an integer in [0, {MAX_SEED}], got {seed!r}")
@@ -247,7 +250,7 @@ def _check_limits(settings: dict) -> None:
         raise CliError(ExitCode.USAGE, f"output must be a file name, got {output!r}")
 
 
-def settings(args: argparse.Namespace) -> dict:
+def settings(args: argparse.Namespace) -> dict[str, Any]:
     """Defaults, then the ``--config`` file, then the options given; checked."""
     merged = dict(DEFAULTS)
     if getattr(args, "config", None) is not None:

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 
@@ -28,13 +29,13 @@ def key(value: Any) -> None:
     checks.check_key(value)
 
 
-def mask_dtype(value: Any) -> np.dtype:
+def mask_dtype(value: Any) -> np.dtype[Any]:
     """``value`` as ``np.dtype`` after checking it is float32 or float64.
 
     float64 needs 64-bit JAX (``jax_enable_x64``).
     """
     try:
-        dtype = np.dtype(value)
+        dtype: np.dtype[Any] = np.dtype(value)
     except TypeError:
         raise TypeError(f"dtype must be float32 or float64, got {value!r}") from None
     if dtype.name not in MASK_DTYPES:
@@ -44,7 +45,7 @@ def mask_dtype(value: Any) -> np.dtype:
     return dtype
 
 
-def in_dtype(mask: jax.Array, dtype: np.dtype) -> jax.Array:
+def in_dtype(mask: jax.Array, dtype: np.dtype[Any]) -> jax.Array:
     """A float32 mask from a generator's program, in the requested ``dtype``.
 
     The programs compute float32 masks (one program serves both dtypes); only
@@ -67,12 +68,12 @@ def count(name: str, value: Any, most: int, what: str) -> int:
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < 0:
-        raise ValueError(f"{name} must be non-negative, got {value!r}")
-    if value > most:
-        raise ValueError(f"{name} must be at most {most} ({what}), got {value!r}")
-    return value
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"{name} must be non-negative, got {number!r}")
+    if number > most:
+        raise ValueError(f"{name} must be at most {most} ({what}), got {number!r}")
+    return number
 
 
 def shape(value: Any) -> tuple[int, int]:
@@ -84,15 +85,15 @@ def shape(value: Any) -> tuple[int, int]:
 
 def autapses(value: Any, shape: tuple[int, int]) -> bool:
     """``value`` as a ``bool``; ``False`` needs a square ``shape``."""
-    value = flag("autapses", value)
-    if not value and shape[0] != shape[1]:
+    on = flag("autapses", value)
+    if not on and shape[0] != shape[1]:
         raise ValueError(
             f"autapses=False needs a square shape (a recurrent mask), got shape {shape}"
         )
-    return value
+    return on
 
 
-def real_array(name: str, value: Any):
+def real_array(name: str, value: Any) -> jax.Array | npt.NDArray[np.float64]:
     """``value`` as an array of real numbers: NumPy float64 when concrete,
     the tracer itself when traced. Raises ``TypeError`` naming ``name``."""
     if checks.is_traced(value):
@@ -100,7 +101,8 @@ def real_array(name: str, value: Any):
             value.dtype, jnp.integer
         ):
             raise TypeError(f"{name} must be real numbers, got dtype {value.dtype}")
-        return value
+        tracer: jax.Array = value
+        return tracer
     if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
         raise TypeError(f"{name} must be real numbers, got {value!r}")
     try:
@@ -112,11 +114,13 @@ def real_array(name: str, value: Any):
     return array.astype(np.float64)
 
 
-def _first_bad(array: np.ndarray, good: np.ndarray):
+def _first_bad(array: npt.NDArray[Any], good: npt.NDArray[np.bool_]) -> object:
     return array[~good].ravel()[0].item()
 
 
-def probability(name: str, value: Any, shape: tuple[int, ...] | None = None):
+def probability(
+    name: str, value: Any, shape: tuple[int, ...] | None = None
+) -> jax.Array | npt.NDArray[np.float64]:
     """``value`` checked as probabilities: finite and in [0, 1].
 
     ``shape``: the shape ``value`` must broadcast to (``None``: a scalar).
@@ -132,7 +136,7 @@ def probability(name: str, value: Any, shape: tuple[int, ...] | None = None):
     if not ok:
         wanted = "a scalar" if shape is None else f"broadcastable to shape {tuple(shape)}"
         raise ValueError(f"{name} must be {wanted}, got shape {tuple(array.shape)}")
-    if checks.is_traced(array):
+    if not isinstance(array, np.ndarray):  # traced: real_array returned the tracer
         return array
     finite = np.isfinite(array)
     if not finite.all():
@@ -143,11 +147,11 @@ def probability(name: str, value: Any, shape: tuple[int, ...] | None = None):
     return array
 
 
-def positive_scalar(name: str, value: Any):
+def positive_scalar(name: str, value: Any) -> jax.Array | float:
     """A finite positive scalar; a traced scalar is returned unchecked."""
     array = real_array(name, value)
     if array.shape != ():
         raise ValueError(f"{name} must be a scalar, got shape {tuple(array.shape)}")
-    if checks.is_traced(array):
+    if not isinstance(array, np.ndarray):  # traced: real_array returned the tracer
         return array
     return checks.finite_float(name, array.item(), positive=True)

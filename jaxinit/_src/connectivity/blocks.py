@@ -12,6 +12,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.connectivity import arguments, probability, selection
@@ -22,7 +23,7 @@ def group_sizes(value: Any) -> tuple[int, ...]:
     """``value`` as a tuple of non-negative ints with a positive sum."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
         raise TypeError(f"sizes must be a non-empty sequence of integers, got {value!r}")
-    out = []
+    out: list[int] = []
     for i, size in enumerate(value):
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
             raise TypeError(f"sizes[{i}] must be an integer, got {size!r}")
@@ -51,7 +52,15 @@ def block_count(p: float, size_post: int, size_pre: int, diagonal: bool, autapse
     return min(cands, math.floor(p * cands + 0.5))
 
 
-def _assemble(key, sizes, p, *, exact: bool, autapses: bool, dtype) -> jax.Array:
+def _assemble(
+    key: jax.Array,
+    sizes: tuple[int, ...],
+    p: jax.Array | npt.NDArray[np.float64],
+    *,
+    exact: bool,
+    autapses: bool,
+    dtype: np.dtype[Any],
+) -> jax.Array:
     """The block mask from checked arguments (``p``: (G, G), concrete if exact)."""
     if not exact:
         return arguments.in_dtype(draw_independent(key, p, autapses, sizes=sizes), dtype)
@@ -61,21 +70,34 @@ def _assemble(key, sizes, p, *, exact: bool, autapses: bool, dtype) -> jax.Array
         for a in range(groups)
         for b in range(groups)
     )
-    block_counts = np.asarray(block_counts, np.int32)
-    return arguments.in_dtype(draw_exact(key, block_counts, autapses, sizes=sizes), dtype)
+    counts = np.asarray(block_counts, np.int32)
+    return arguments.in_dtype(draw_exact(key, counts, autapses, sizes=sizes), dtype)
 
 
 @partial(jax.jit, static_argnames=("sizes",))
-def draw_independent(key, p, autapses, *, sizes) -> jax.Array:
+def draw_independent(
+    key: jax.Array,
+    p: jax.typing.ArrayLike,
+    autapses: jax.typing.ArrayLike,
+    *,
+    sizes: tuple[int, ...],
+) -> jax.Array:
     """Every entry of block ``(a, b)`` connected independently with ``p[a, b]`` (float32)."""
     group = np.repeat(np.arange(len(sizes)), sizes)
     expanded = jnp.asarray(p, jnp.float32)[group[:, None], group[None, :]]
     n_units = sum(sizes)
-    return probability.draw(key, expanded, autapses, shape=(n_units, n_units))
+    mask: jax.Array = probability.draw(key, expanded, autapses, shape=(n_units, n_units))
+    return mask
 
 
 @partial(jax.jit, static_argnames=("sizes",))
-def draw_exact(key, counts, autapses, *, sizes) -> jax.Array:
+def draw_exact(
+    key: jax.Array,
+    counts: jax.Array | npt.NDArray[np.int32],
+    autapses: jax.typing.ArrayLike,
+    *,
+    sizes: tuple[int, ...],
+) -> jax.Array:
     """``counts[a * G + b]`` connections in block ``(a, b)``, uniformly placed (float32)."""
     groups = len(sizes)
     unit_group = jnp.asarray(np.repeat(np.arange(groups, dtype=np.int32), sizes))
@@ -96,13 +118,13 @@ def _concrete_for_exact(name: str, value: Any) -> None:
 
 
 def blocks(
-    key,
+    key: jax.Array,
     sizes: Sequence[int],
-    p: Any,
+    p: npt.ArrayLike,
     *,
     exact: bool = False,
     autapses: bool = True,
-    dtype: Any = jnp.float32,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A block mask: consecutive groups of units, one probability per pair of groups.
 
@@ -159,17 +181,17 @@ def blocks(
 
 
 def ei(
-    key,
+    key: jax.Array,
     N_rec: int,
     dale_ratio: float,
     *,
-    p_EE: Any,
-    p_EI: Any,
-    p_IE: Any,
-    p_II: Any,
+    p_EE: jax.typing.ArrayLike,
+    p_EI: jax.typing.ArrayLike,
+    p_IE: jax.typing.ArrayLike,
+    p_II: jax.typing.ArrayLike,
     exact: bool = False,
     autapses: bool = True,
-    dtype: Any = jnp.float32,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """An excitatory/inhibitory block mask for a network with Dale's law.
 
@@ -213,12 +235,13 @@ def ei(
     autapses = arguments.flag("autapses", autapses)
     dtype = arguments.mask_dtype(dtype)
     given = {"p_EE": p_EE, "p_EI": p_EI, "p_IE": p_IE, "p_II": p_II}
-    checked = {}
+    checked: dict[str, jax.Array | npt.NDArray[np.float64]] = {}
     for name, value in given.items():
         checked[name] = arguments.probability(name, value)
         if exact:
             _concrete_for_exact(name, checked[name])
     order = [["p_EE", "p_EI"], ["p_IE", "p_II"]]
+    p: jax.Array | npt.NDArray[np.float64]
     if any(checks.is_traced(v) for v in checked.values()):
         p = jnp.stack(
             [jnp.stack([jnp.asarray(checked[n], jnp.float32) for n in row]) for row in order]

@@ -10,7 +10,6 @@ a sort of ``N_post * N_pre`` 32-bit integers, the memory O(N_post * N_pre).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +32,13 @@ def _indexable(shape: tuple[int, int]) -> None:
 
 
 @partial(jax.jit, static_argnames=("shape",))
-def draw_total(key, n, autapses, *, shape: tuple[int, int]) -> jax.Array:
+def draw_total(
+    key: jax.Array,
+    n: jax.typing.ArrayLike,
+    autapses: jax.typing.ArrayLike,
+    *,
+    shape: tuple[int, int],
+) -> jax.Array:
     """``n`` ones among the candidates of ``shape``, every subset equally likely.
 
     ``n`` and ``autapses`` (checked by the caller) are arguments, not static:
@@ -44,7 +49,13 @@ def draw_total(key, n, autapses, *, shape: tuple[int, int]) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames=("shape",))
-def draw_rows(key, k, autapses, *, shape: tuple[int, int]) -> jax.Array:
+def draw_rows(
+    key: jax.Array,
+    k: jax.typing.ArrayLike,
+    autapses: jax.typing.ArrayLike,
+    *,
+    shape: tuple[int, int],
+) -> jax.Array:
     """``k`` ones in every row of ``shape``, each row's subset uniform and
     independent. Returns float32."""
     eligible = probability.allowed(shape, autapses)
@@ -52,7 +63,12 @@ def draw_rows(key, k, autapses, *, shape: tuple[int, int]) -> jax.Array:
 
 
 def fixed_total(
-    key, shape: tuple[int, int], n: int, *, autapses: bool = True, dtype: Any = jnp.float32
+    key: jax.Array,
+    shape: tuple[int, int],
+    n: int,
+    *,
+    autapses: bool = True,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A mask with exactly ``n`` connections, every such mask equally likely.
 
@@ -85,7 +101,12 @@ def fixed_total(
 
 
 def fixed_in_degree(
-    key, shape: tuple[int, int], k: int, *, autapses: bool = True, dtype: Any = jnp.float32
+    key: jax.Array,
+    shape: tuple[int, int],
+    k: int,
+    *,
+    autapses: bool = True,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A mask with exactly ``k`` ones in every row: each unit receives ``k`` inputs.
 
@@ -111,7 +132,12 @@ def fixed_in_degree(
 
 
 def fixed_out_degree(
-    key, shape: tuple[int, int], k: int, *, autapses: bool = True, dtype: Any = jnp.float32
+    key: jax.Array,
+    shape: tuple[int, int],
+    k: int,
+    *,
+    autapses: bool = True,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A mask with exactly ``k`` ones in every column: each unit sends ``k`` outputs.
 
@@ -138,7 +164,15 @@ def fixed_out_degree(
     return _fixed_degree(key, shape, k, autapses, dtype, rows=False)
 
 
-def _fixed_degree(key, shape, k, autapses, dtype, *, rows: bool) -> jax.Array:
+def _fixed_degree(
+    key: jax.Array,
+    shape: tuple[int, int],
+    k: int,
+    autapses: bool,
+    dtype: jax.typing.DTypeLike,
+    *,
+    rows: bool,
+) -> jax.Array:
     """:func:`fixed_in_degree` (``rows``) or :func:`fixed_out_degree`: checks, then draws."""
     arguments.key(key)
     shape = arguments.shape(shape)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy.typing as npt
 
 from jaxinit._src.connectivity import arguments
 
 
-def allowed(shape: tuple[int, int], autapses) -> jax.Array:
+def allowed(shape: tuple[int, int], autapses: jax.typing.ArrayLike) -> jax.Array:
     """Booleans of ``shape``: every entry, or (``autapses`` false) all off the diagonal.
 
     ``autapses`` may be traced, so one program serves both values.
@@ -20,7 +20,13 @@ def allowed(shape: tuple[int, int], autapses) -> jax.Array:
 
 
 @partial(jax.jit, static_argnames=("shape",))
-def draw(key, probabilities, autapses, *, shape: tuple[int, int]) -> jax.Array:
+def draw(
+    key: jax.Array,
+    probabilities: jax.typing.ArrayLike,
+    autapses: jax.typing.ArrayLike,
+    *,
+    shape: tuple[int, int],
+) -> jax.Array:
     """The float32 mask ``uniform < probabilities`` (float32 uniforms).
 
     ``probabilities`` broadcasts to ``shape``; a false ``autapses`` clears the
@@ -33,7 +39,12 @@ def draw(key, probabilities, autapses, *, shape: tuple[int, int]) -> jax.Array:
 
 
 def bernoulli(
-    key, shape: tuple[int, int], p: Any, *, autapses: bool = True, dtype: Any = jnp.float32
+    key: jax.Array,
+    shape: tuple[int, int],
+    p: npt.ArrayLike,
+    *,
+    autapses: bool = True,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A mask whose entries are connected independently, each with probability ``p``.
 

@@ -13,16 +13,29 @@ likely, exactly, and the rows (groups) are independent. Work: a sort of the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 _LARGEST = np.uint32(0xFFFFFFFF)
 
+#: ``(below, at, missing)`` of one level (see :func:`_until_no_ties`).
+_Level: TypeAlias = tuple[jax.Array, jax.Array, jax.Array]
+#: The loop state: level number, chosen, tied, missing.
+_State: TypeAlias = tuple[jax.Array, jax.Array, jax.Array, jax.Array]
 
-def _until_no_ties(key, candidate, need, level: Callable, tally: Callable) -> jax.Array:
+
+def _until_no_ties(
+    key: jax.Array,
+    candidate: jax.Array,
+    need: jax.Array,
+    level: Callable[[jax.Array, jax.Array, jax.Array], _Level],
+    tally: Callable[[jax.Array], jax.Array],
+) -> jax.Array:
     """Run ``level`` with fresh keys until the tied entries are exactly the missing ones.
 
     ``level(bits, candidate, need) -> (below, at, missing)``: the candidates
@@ -30,22 +43,22 @@ def _until_no_ties(key, candidate, need, level: Callable, tally: Callable) -> ja
     still needed; ``tally(at)``: the number of tied entries per row/group.
     """
 
-    def pending(state):
+    def pending(state: _State) -> jax.Array:
         _, _, tied, missing = state
         return jnp.any(tally(tied) != missing)
 
-    def next_level(state):
+    def next_level(state: _State) -> _State:
         i, chosen, tied, missing = state
         bits = jax.random.bits(jax.random.fold_in(key, i), candidate.shape, jnp.uint32)
         below, at, missing = level(bits, tied, missing)
         return i + 1, chosen | below, at, missing
 
-    start = (jnp.int32(0), jnp.zeros(candidate.shape, bool), candidate, need)
+    start: _State = (jnp.int32(0), jnp.zeros(candidate.shape, bool), candidate, need)
     _, chosen, tied, _ = jax.lax.while_loop(pending, next_level, start)
     return chosen | tied
 
 
-def _row_level(bits, candidate, need):
+def _row_level(bits: jax.Array, candidate: jax.Array, need: jax.Array) -> _Level:
     ordered = jnp.sort(jnp.where(candidate, bits, _LARGEST), axis=1)
     threshold = jnp.take_along_axis(ordered, jnp.maximum(need - 1, 0)[:, None], axis=1)
     valid = candidate & (need > 0)[:, None]
@@ -54,7 +67,7 @@ def _row_level(bits, candidate, need):
     return below, at, need - jnp.sum(below, axis=1, dtype=jnp.int32)
 
 
-def per_row(key, candidate, k) -> jax.Array:
+def per_row(key: jax.Array, candidate: jax.Array, k: jax.typing.ArrayLike) -> jax.Array:
     """``k`` entries of every row of ``candidate`` (booleans ``(R, C)``), uniformly.
 
     ``k`` may be traced. Needs ``0 <= k <=`` the number of candidates of every row.
@@ -64,7 +77,11 @@ def per_row(key, candidate, k) -> jax.Array:
     return _until_no_ties(key, candidate, need, _row_level, tally)
 
 
-def per_group(key, group, counts) -> jax.Array:
+def per_group(
+    key: jax.Array,
+    group: jax.Array,
+    counts: Sequence[jax.typing.ArrayLike] | jax.Array | npt.NDArray[np.int32],
+) -> jax.Array:
     """``counts[g]`` entries of each group ``g``, uniformly, as booleans shaped like ``group``.
 
     ``group`` holds int32 group ids in ``0 .. len(counts)``; the id
@@ -80,11 +97,11 @@ def per_group(key, group, counts) -> jax.Array:
     flat_group = group.reshape(-1)
     size = flat_group.shape[0]
 
-    def tally(tied):
+    def tally(tied: jax.Array) -> jax.Array:
         ids = jnp.where(tied, flat_group, n_groups)
         return jnp.bincount(ids, length=n_groups + 1)[:n_groups].astype(jnp.int32)
 
-    def level(bits, candidate, need):
+    def level(bits: jax.Array, candidate: jax.Array, need: jax.Array) -> _Level:
         ids = jnp.where(candidate, flat_group, n_groups)
         sort_key = (ids.astype(jnp.uint32) << shift) | (bits >> np.uint32(id_bits))
         ordered = jnp.sort(sort_key)

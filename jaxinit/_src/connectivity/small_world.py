@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.connectivity import arguments
@@ -24,7 +24,7 @@ def ring_lattice(n: int, k: int) -> jax.Array:
     return (around >= 1) & (around <= k // 2)
 
 
-def lattice_edges(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def lattice_edges(n: int, k: int) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """The lattice edges ``(u, u + j mod n)``, ``j = 1 .. k/2`` outer, ``u`` inner:
     the order in which :func:`small_world` considers them for rewiring."""
     j, u = np.divmod(np.arange(n * (k // 2)), n)
@@ -32,7 +32,7 @@ def lattice_edges(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @partial(jax.jit, static_argnames=("n", "k"))
-def draw_small_world(key, beta, *, n: int, k: int) -> jax.Array:
+def draw_small_world(key: jax.Array, beta: jax.typing.ArrayLike, *, n: int, k: int) -> jax.Array:
     """Watts-Strogatz rewiring of the ring lattice, one lattice edge per scan step."""
     source, target = lattice_edges(n, k)
     rewire_key, target_key = jax.random.split(key)
@@ -41,7 +41,9 @@ def draw_small_world(key, beta, *, n: int, k: int) -> jax.Array:
     step_keys = jax.random.split(target_key, source.shape[0])
     units = jnp.arange(n, dtype=jnp.int32)
 
-    def step(adjacent, edge):
+    def step(
+        adjacent: jax.Array, edge: tuple[jax.Array, jax.Array, jax.Array, jax.Array]
+    ) -> tuple[jax.Array, None]:
         u, v, flip, step_key = edge
         # Allowed new targets: not u itself and not already linked to u (v included).
         free = ~adjacent[u] & (units != u)
@@ -63,7 +65,14 @@ def draw_small_world(key, beta, *, n: int, k: int) -> jax.Array:
     return adjacent.astype(jnp.float32)
 
 
-def small_world(key, n: int, k: int, beta: Any, *, dtype: Any = jnp.float32) -> jax.Array:
+def small_world(
+    key: jax.Array,
+    n: int,
+    k: int,
+    beta: jax.typing.ArrayLike,
+    *,
+    dtype: jax.typing.DTypeLike = jnp.float32,
+) -> jax.Array:
     """A Watts-Strogatz small-world mask: a ring lattice with rewired edges.
 
     Start from the ring lattice of ``n`` units where each unit is linked to

@@ -9,13 +9,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.connectivity import arguments, probability
 from jaxinit._src.names import PROFILES, Profile
 
 
-def unit_positions(value: Any):
+def unit_positions(value: Any) -> jax.Array | npt.NDArray[np.float64]:
     """``value`` as an ``(N, D)`` array (``(N,)`` becomes ``(N, 1)``), checked."""
     array = arguments.real_array("positions", value)
     if array.ndim == 1:
@@ -46,7 +47,16 @@ def periods(value: Any, dims: int) -> tuple[float, ...] | None:
 
 
 @partial(jax.jit, static_argnames=("profile", "period"))
-def draw_distance(key, positions, scale, p_max, autapses, *, profile, period):
+def draw_distance(
+    key: jax.Array,
+    positions: jax.typing.ArrayLike,
+    scale: jax.typing.ArrayLike,
+    p_max: jax.typing.ArrayLike,
+    autapses: jax.typing.ArrayLike,
+    *,
+    profile: Profile,
+    period: tuple[float, ...] | None,
+) -> jax.Array:
     """The distance-dependent mask from checked arguments, computed in float32."""
     positions = jnp.asarray(positions, jnp.float32)
     n, dims = positions.shape
@@ -63,19 +73,20 @@ def draw_distance(key, positions, scale, p_max, autapses, *, profile, period):
     else:
         falloff = jnp.exp(-jnp.sqrt(squared) / scale)
     falloff = jnp.asarray(p_max, jnp.float32) * falloff
-    return probability.draw(key, falloff, autapses, shape=(n, n))
+    mask: jax.Array = probability.draw(key, falloff, autapses, shape=(n, n))
+    return mask
 
 
 def distance(
-    key,
-    positions: Any,
+    key: jax.Array,
+    positions: npt.ArrayLike,
     profile: Profile,
     *,
-    scale: Any,
-    p_max: Any = 1.0,
+    scale: jax.typing.ArrayLike,
+    p_max: jax.typing.ArrayLike = 1.0,
     period: float | Sequence[float] | None = None,
     autapses: bool = True,
-    dtype: Any = jnp.float32,
+    dtype: jax.typing.DTypeLike = jnp.float32,
 ) -> jax.Array:
     """A mask whose connection probability falls off with the distance between units.
 

@@ -22,9 +22,10 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src.files import limits, unpickle
 from jaxinit._src.files.entries import EntrySource
@@ -67,7 +68,7 @@ def as_path(name: str, path: Any) -> str:
     if isinstance(path, (bytes, bytearray)):
         raise TypeError(f"{name} must be a str or os.PathLike, got bytes {path!r}")
     try:
-        text = os.fspath(path)
+        text: str | bytes = os.fspath(path)
     except TypeError:
         raise TypeError(f"{name} must be a str or os.PathLike, got {path!r}") from None
     if isinstance(text, bytes):
@@ -77,9 +78,10 @@ def as_path(name: str, path: Any) -> str:
     return text
 
 
-def write_entries(file: BinaryIO, entries: Mapping[str, np.ndarray]) -> None:
+def write_entries(file: BinaryIO, entries: Mapping[str, npt.ArrayLike]) -> None:
     """Write ``entries`` as an npz archive to the open binary ``file``."""
-    np.savez(file, **entries)
+    # numpy's stub matches ``**entries`` against savez's ``allow_pickle: bool`` too
+    np.savez(file, **entries)  # type: ignore[arg-type]
 
 
 def kind_of(mode: int) -> str | None:
@@ -173,7 +175,7 @@ class Reader(EntrySource):
       budget: bytes of array data it may still read.
     """
 
-    def __init__(self, path: str, archive: zipfile.ZipFile, budget: int):
+    def __init__(self, path: str, archive: zipfile.ZipFile, budget: int) -> None:
         members = archive.infolist()
         if len(members) > limits.MAX_MEMBERS:
             raise NpzError(
@@ -187,7 +189,7 @@ class Reader(EntrySource):
         self.archive = archive
 
     @contextlib.contextmanager
-    def _member(self, key: str):
+    def _member(self, key: str) -> Iterator[tuple[zipfile.ZipInfo, IO[bytes]]]:
         info = self.archive.getinfo(self.keys[key])
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise self.error(
@@ -203,7 +205,7 @@ class Reader(EntrySource):
         except _READ_ERRORS as err:
             raise self.error(key, f"is corrupt or truncated: {err}") from err
 
-    def _header(self, key: str, fp) -> tuple[tuple, bool, np.dtype]:
+    def _header(self, key: str, fp: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
         magic = fp.read(8)
         if len(magic) < 8 or magic[:6] != b"\x93NUMPY" or magic[6] not in (1, 2):
             raise self.error(key, "is not a valid .npy array: no .npy (version 1 or 2) header")
@@ -223,7 +225,9 @@ class Reader(EntrySource):
         except (ValueError, EOFError, SyntaxError, MemoryError, RecursionError) as err:
             raise self.error(key, f"is not a valid .npy array: {err}") from err
 
-    def _start(self, key: str, fp, info, single: bool):
+    def _start(
+        self, key: str, fp: IO[bytes], info: zipfile.ZipInfo, single: bool
+    ) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
         shape, fortran, dtype = self._header(key, fp)
         nbytes = self.check_header(key, shape, dtype, single=single)
         if dtype.hasobject:
@@ -238,9 +242,17 @@ class Reader(EntrySource):
         self.charge(nbytes)
         return shape, fortran, dtype, nbytes
 
-    def _data(self, key: str, fp, shape, fortran: bool, dtype: np.dtype, nbytes: int):
+    def _data(
+        self,
+        key: str,
+        fp: IO[bytes],
+        shape: tuple[int, ...],
+        fortran: bool,
+        dtype: np.dtype[Any],
+        nbytes: int,
+    ) -> npt.NDArray[Any]:
         flat = np.empty(nbytes // max(dtype.itemsize, 1) if nbytes else 0, dtype)
-        view = memoryview(flat.view(np.uint8)) if nbytes else memoryview(b"")
+        view = flat.view(np.uint8).data if nbytes else memoryview(b"")
         filled = 0
         while filled < nbytes:
             chunk = fp.read(min(_CHUNK, nbytes - filled))
@@ -254,12 +266,12 @@ class Reader(EntrySource):
             return flat.reshape(shape[::-1]).transpose()
         return flat.reshape(shape)
 
-    def load_array(self, key: str) -> np.ndarray:
+    def load_array(self, key: str) -> npt.NDArray[Any]:
         with self._member(key) as (info, fp):
             shape, fortran, dtype, nbytes = self._start(key, fp, info, single=False)
             return self._data(key, fp, shape, fortran, dtype, nbytes)
 
-    def load_value(self, key: str):
+    def load_value(self, key: str) -> object:
         with self._member(key) as (info, fp):
             shape, fortran, dtype, nbytes = self._start(key, fp, info, single=True)
             if not dtype.hasobject:

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src.files.entries import EntrySource
 from jaxinit._src.files.errors import DaleRatioWarning, LegacyFileWarning
 from jaxinit._src.files.layout import read_dale_ratio
 from jaxinit._src.files.unpickle import FunctionRef, transfer_name_of_reference
 from jaxinit._src.files.validate import check_network
-from jaxinit._src.names import ARRAY_FIELDS
+from jaxinit._src.names import ARRAY_FIELDS, DType
 from jaxinit._src.params import Params
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
@@ -28,31 +32,42 @@ from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 STACKLEVEL = 6
 
 
-def checked_network(source: EntrySource, written: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def checked_network(
+    source: EntrySource, written: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[Any]]:
     """The stored entries with ``init_state`` flattened, checked as a network."""
     arrays = dict(written)
     n_rec = arrays["W_rec"].shape[0] if arrays["W_rec"].ndim == 2 else None
     if n_rec is not None and arrays["init_state"].shape == (1, n_rec):
         arrays["init_state"] = arrays["init_state"].reshape(n_rec)
 
-    def fail(name, problem):
+    def fail(name: str, problem: str) -> NoReturn:
         raise source.error(name, problem)
 
     check_network(arrays, fail, diagonals=False)
     return arrays
 
 
-def to_params(source: EntrySource, arrays, dtype: str, dale_ratio, transfer, where=None) -> Params:
+def to_params(
+    source: EntrySource,
+    arrays: Mapping[str, npt.ArrayLike],
+    dtype: DType,
+    dale_ratio: float | None,
+    transfer: str,
+    where: Mapping[str, str] | None = None,
+) -> Params:
     """Params from checked PsychRNN-named ``arrays``, cast to ``dtype`` and checked again.
 
     ``where`` maps array names to the entries they came from (for messages).
     """
     where = where or {}
-    fields = {name: arrays[name] for name in ARRAY_FIELDS if not name.startswith("dale_")}
+    fields: dict[str, npt.ArrayLike] = {
+        name: arrays[name] for name in ARRAY_FIELDS if not name.startswith("dale_")
+    }
     fields["dale_rec_diag"] = np.diagonal(arrays["Dale_rec"])
     fields["dale_out_diag"] = np.diagonal(arrays["Dale_out"])
     entry = {"dale_rec_diag": "Dale_rec", "dale_out_diag": "Dale_out"}
-    cast = {}
+    cast: dict[str, jax.Array] = {}
     for name, value in fields.items():
         with np.errstate(over="ignore", invalid="ignore"):
             array = np.asarray(value, dtype=dtype)
@@ -70,7 +85,9 @@ def to_params(source: EntrySource, arrays, dtype: str, dale_ratio, transfer, whe
     return Params(**cast, dale_ratio=dale_ratio, transfer_function=transfer)
 
 
-def check_dale_agreement(source: EntrySource, ratio, arrays, key: str) -> None:
+def check_dale_agreement(
+    source: EntrySource, ratio: float | None, arrays: Mapping[str, npt.ArrayLike], key: str
+) -> None:
     """Refuse a ``dale_ratio`` (recorded under ``key``) that the Dale signs contradict.
 
     The ratio gives ``int(ratio * N_rec)`` excitatory units (PsychRNN's
@@ -91,7 +108,9 @@ def check_dale_agreement(source: EntrySource, ratio, arrays, key: str) -> None:
     )
 
 
-def entry_dale_ratio(source: EntrySource, arrays, version: int | None) -> float | None:
+def entry_dale_ratio(
+    source: EntrySource, arrays: Mapping[str, npt.ArrayLike], version: int | None
+) -> float | None:
     """The ``dale_ratio`` entry read as PsychRNN runs it (``version``: jaxinit's, or None)."""
     if "dale_ratio" not in source.keys:
         warnings.warn(

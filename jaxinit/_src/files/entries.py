@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src.files import limits, unpickle
 from jaxinit._src.files.errors import NpzError
@@ -33,7 +35,7 @@ class EntrySource:
     Subclasses define ``load_array(key)`` and ``load_value(key)``.
     """
 
-    def __init__(self, path: str, keys: Mapping[str, str], budget: int):
+    def __init__(self, path: str, keys: Mapping[str, str], budget: int) -> None:
         self.path = path
         self.keys = dict(keys)
         self.budget = budget
@@ -43,14 +45,16 @@ class EntrySource:
         """An :class:`~jaxinit.NpzError` for entry ``key`` of this file."""
         return NpzError(self.path, key, problem)
 
-    def require(self, keys, hint: str = "") -> None:
+    def require(self, keys: Iterable[str], hint: str = "") -> None:
         """Raise an :class:`~jaxinit.NpzError` naming the first missing entry."""
         missing = [k for k in keys if k not in self.keys]
         if missing:
             listed = ", ".join(repr(k) for k in missing)
             raise self.error(missing[0], f"missing (the file lacks {listed}){hint}")
 
-    def check_header(self, key: str, shape, dtype: np.dtype, *, single: bool) -> int:
+    def check_header(
+        self, key: str, shape: tuple[int, ...], dtype: np.dtype[Any], *, single: bool
+    ) -> int:
         """The data size of an entry of ``shape`` and ``dtype``, after checking both.
 
         ``single``: the entry must hold one value (it may then be pickled).
@@ -60,7 +64,7 @@ class EntrySource:
         """
         if any(d < 0 for d in shape):
             raise self.error(key, f"is not a valid .npy array: shape {shape}")
-        count = math.prod(shape)
+        count: int = math.prod(shape)
         if single and count != 1:
             raise self.error(key, f"must hold a single value, got an array of shape {shape}")
         if not single and dtype.hasobject:
@@ -96,18 +100,18 @@ class EntrySource:
         """Count ``nbytes`` read against the budget."""
         self.budget -= nbytes
 
-    def array(self, key: str) -> np.ndarray:
+    def array(self, key: str) -> npt.NDArray[Any]:
         """A numeric entry (an entry that needs pickle is refused)."""
         return self.load_array(key)
 
-    def value(self, key: str):
+    def value(self, key: str) -> object:
         """A single-value entry as a Python value, unpickled safely if needed."""
         return self.load_value(key)
 
-    def load_array(self, key: str) -> np.ndarray:  # pragma: no cover - abstract
+    def load_array(self, key: str) -> npt.NDArray[Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def load_value(self, key: str):  # pragma: no cover - abstract
+    def load_value(self, key: str) -> object:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -121,16 +125,16 @@ class MemoryEntries(EntrySource):
       jaxinit._src.files.errors.NpzError: net.npz, entry 'x': must hold real numbers, got ...
     """
 
-    def __init__(self, path: str, entries: Mapping[str, np.ndarray], budget: int):
+    def __init__(self, path: str, entries: Mapping[str, npt.ArrayLike], budget: int) -> None:
         super().__init__(path, {k: k for k in entries}, budget)
         self.entries = entries
 
-    def load_array(self, key: str) -> np.ndarray:
+    def load_array(self, key: str) -> npt.NDArray[Any]:
         array = np.asarray(self.entries[key])
         self.charge(self.check_header(key, array.shape, array.dtype, single=False))
         return array
 
-    def load_value(self, key: str):
+    def load_value(self, key: str) -> object:
         array = np.asarray(self.entries[key])
         self.charge(self.check_header(key, array.shape, array.dtype, single=True))
         if not array.dtype.hasobject:

@@ -19,7 +19,7 @@ class NpzError(ValueError):
       ("net.npz, entry 'W_rec': must be finite, got nan in it", 'W_rec')
     """
 
-    def __init__(self, path, key, problem):
+    def __init__(self, path: str | os.PathLike[str], key: str | None, problem: str) -> None:
         self.path = os.fspath(path)
         self.key = key
         self.problem = problem

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -12,7 +15,7 @@ from jaxinit._src.files.archive import as_path, open_archive
 from jaxinit._src.files.errors import DaleRatioWarning, EditedFileWarning, LegacyFileWarning
 from jaxinit._src.files.loading import FileContents, read_file
 from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES
-from jaxinit._src.summary import Summary, summarize
+from jaxinit._src.summary import Summary, network_summary
 
 #: The warnings loading can give; inspect_file reports them as problems instead.
 _FILE_WARNINGS = (EditedFileWarning, LegacyFileWarning, DaleRatioWarning)
@@ -32,13 +35,13 @@ class Inspection:
     """
 
     path: str
-    origin: str
+    origin: Literal["jaxinit", "psychrnn"]
     summary: Summary
     problems: tuple[str, ...]
     notes: tuple[str, ...]
 
 
-def inspect_file(path, *, max_bytes=None) -> Inspection:
+def inspect_file(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Inspection:
     """Load a jaxinit or PsychRNN ``.npz`` file and report what is odd.
 
     Files that cannot be loaded at all (corrupt, truncated, a missing or
@@ -84,7 +87,9 @@ def inspect_file(path, *, max_bytes=None) -> Inspection:
     with open_archive(path, max_bytes) as reader:
         names = list(reader.keys)
         ratio_entry = reader.value("dale_ratio") if "dale_ratio" in reader.keys else None
-    origin = "jaxinit" if contents.metadata is not None else "psychrnn"
+    origin: Literal["jaxinit", "psychrnn"] = (
+        "jaxinit" if contents.metadata is not None else "psychrnn"
+    )
     notes = _entry_notes(names)
     if origin == "psychrnn":
         notes += _raw_weight_notes(contents)
@@ -94,7 +99,7 @@ def inspect_file(path, *, max_bytes=None) -> Inspection:
                 "1.0.0 (which tests 'if dale_ratio:') runs the file without Dale's law"
             )
     problems += _network_problems(contents)
-    summary = summarize(contents.params)
+    summary = network_summary(contents.params)  # a file holds one network
     if summary.effective_spectral_radius == 0:
         problems.append("the effective W_rec has spectral radius 0 (no recurrent dynamics)")
     if contents.metadata is not None:
@@ -102,7 +107,7 @@ def inspect_file(path, *, max_bytes=None) -> Inspection:
     return Inspection(path, origin, summary, tuple(problems), tuple(notes))
 
 
-def _entry_notes(names) -> list[str]:
+def _entry_notes(names: Iterable[str]) -> list[str]:
     known = {*PSYCHRNN_NAMES, "dale_ratio", "transfer_function"}
     extra = sorted(n for n in names if n not in known and not n.startswith("jaxinit/"))
     if not extra:
@@ -115,7 +120,7 @@ def _raw_weight_notes(contents: FileContents) -> list[str]:
     """A PsychRNN file's matrices are loaded as raw; say where they are not effective."""
     params = contents.params
     eff = effective(params)
-    notes = []
+    notes: list[str] = []
     for name in WEIGHT_NAMES:
         stored = np.asarray(getattr(params, name))
         changed = int(np.count_nonzero(~np.isclose(stored, np.asarray(getattr(eff, name)))))
@@ -129,7 +134,7 @@ def _raw_weight_notes(contents: FileContents) -> list[str]:
 
 def _network_problems(contents: FileContents) -> list[str]:
     params = contents.params
-    problems = []
+    problems: list[str] = []
     dale_out = np.asarray(params.dale_out_diag)
     if (dale_out < 0).any():
         problems.append(
@@ -143,7 +148,7 @@ def _network_problems(contents: FileContents) -> list[str]:
     return problems
 
 
-def _written_by(metadata: dict) -> str:
+def _written_by(metadata: Mapping[str, Any]) -> str:
     recipe = (metadata.get("provenance") or {}).get("initializer")
     versions = metadata.get("versions") or {}
     made = f"made by {recipe}" if recipe else "no recipe recorded"

@@ -95,7 +95,7 @@ def written_dale_ratio(dale_ratio: float | None, version: int) -> float | None:
     return psychrnn_dale_ratio(dale_ratio)
 
 
-def read_dale_ratio(value, version: int | None) -> float | None:
+def read_dale_ratio(value: object, version: int | None) -> float | None:
     """What a ``dale_ratio`` value read from a file means to jaxinit.
 
     ``version`` is the jaxinit format version, or None for a PsychRNN file.

@@ -33,7 +33,7 @@ MAX_VALUE_BYTES = 4 * MAX_METADATA_CHARS
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
-def max_bytes_value(max_bytes) -> int:
+def max_bytes_value(max_bytes: object) -> int:
     """``max_bytes`` checked: None gives :data:`DEFAULT_MAX_BYTES`, else a positive int.
 
     Example:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
@@ -21,7 +25,13 @@ from jaxinit._src.files.layout import (
 )
 from jaxinit._src.files.metadata import Metadata, parse_metadata
 from jaxinit._src.files.validate import digest
-from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES
+from jaxinit._src.names import (
+    DTYPES,
+    PSYCHRNN_NAMES,
+    WEIGHT_NAMES,
+    DType,
+    TransferFunctionName,
+)
 from jaxinit._src.params import Params
 from jaxinit._src.transfer import transfer_function_name
 
@@ -39,12 +49,18 @@ class FileContents:
     """
 
     params: Params
-    metadata: dict | None
-    given: dict[str, np.ndarray]
+    metadata: Mapping[str, Any] | None
+    given: dict[str, npt.NDArray[Any]]
     edited: tuple[str, ...] = ()
 
 
-def load_npz(path, *, dtype=None, transfer_function=None, max_bytes=None) -> Params:
+def load_npz(
+    path: str | os.PathLike[str],
+    *,
+    dtype: DType | None = None,
+    transfer_function: TransferFunctionName | Callable[..., object] | None = None,
+    max_bytes: int | None = None,
+) -> Params:
     """Load a network from an ``.npz`` file written by jaxinit or by PsychRNN.
 
     * Files written by :func:`~jaxinit.save_npz` come back bit for bit (raw
@@ -127,23 +143,32 @@ def load_npz(path, *, dtype=None, transfer_function=None, max_bytes=None) -> Par
     return contents.params
 
 
-def read_file(path, *, dtype=None, transfer_function=None, max_bytes=None) -> FileContents:
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    dtype: DType | None = None,
+    transfer_function: TransferFunctionName | Callable[..., object] | None = None,
+    max_bytes: int | None = None,
+) -> FileContents:
     """Read a network file; see :func:`load_npz`. Also returns the metadata."""
-    path = as_path("path", path)
+    file = as_path("path", path)
+    checked: DType | None = None
     if dtype is not None:
         try:
-            dtype = np.dtype(dtype).name
+            name = np.dtype(dtype).name
         except TypeError:
             raise TypeError(f"dtype must be 'float32', 'float64' or None, got {dtype!r}") from None
-        if dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32', 'float64' or None, got {dtype!r}")
-    if transfer_function is not None:
-        transfer_function = transfer_function_name(transfer_function)
-    with open_archive(path, limits.max_bytes_value(max_bytes)) as reader:
-        return read_source(reader, dtype, transfer_function)
+        if name not in DTYPES:
+            raise ValueError(f"dtype must be 'float32', 'float64' or None, got {name!r}")
+        checked = name
+    transfer = None if transfer_function is None else transfer_function_name(transfer_function)
+    with open_archive(file, limits.max_bytes_value(max_bytes)) as reader:
+        return read_source(reader, checked, transfer)
 
 
-def read_source(source: EntrySource, dtype=None, transfer_function=None) -> FileContents:
+def read_source(
+    source: EntrySource, dtype: DType | None = None, transfer_function: str | None = None
+) -> FileContents:
     """Read a network from the entries of ``source`` (a file's, or ones about to be saved)."""
     if METADATA_KEY in source.keys:
         return _read_jaxinit(source, dtype, transfer_function)
@@ -161,7 +186,7 @@ def _check_dtype_available(reader: EntrySource, dtype: str) -> None:
             raise reader.error(None, str(err)) from None
 
 
-def _read_entries(reader: EntrySource) -> dict[str, np.ndarray]:
+def _read_entries(reader: EntrySource) -> dict[str, npt.NDArray[Any]]:
     """The PsychRNN array entries, exactly as stored."""
     reader.require(PSYCHRNN_NAMES, f"; a PsychRNN weights file has {', '.join(PSYCHRNN_NAMES)}")
     return {key: reader.array(key) for key in PSYCHRNN_NAMES}
@@ -170,7 +195,9 @@ def _read_entries(reader: EntrySource) -> dict[str, np.ndarray]:
 # -- PsychRNN files -------------------------------------------------------------
 
 
-def _read_psychrnn(reader: EntrySource, dtype, transfer_function) -> FileContents:
+def _read_psychrnn(
+    reader: EntrySource, dtype: DType | None, transfer_function: str | None
+) -> FileContents:
     dtype = dtype or "float32"
     _check_dtype_available(reader, dtype)
     arrays = assemble.checked_network(reader, _read_entries(reader))
@@ -186,7 +213,9 @@ def _read_psychrnn(reader: EntrySource, dtype, transfer_function) -> FileContent
 # -- jaxinit files ----------------------------------------------------------------
 
 
-def _read_jaxinit(reader: EntrySource, dtype, transfer_function) -> FileContents:
+def _read_jaxinit(
+    reader: EntrySource, dtype: DType | None, transfer_function: str | None
+) -> FileContents:
     meta = parse_metadata(reader.path, reader.value(METADATA_KEY))
     dtype = dtype or meta.dtype
     _check_dtype_available(reader, dtype)
@@ -217,7 +246,9 @@ def _read_jaxinit(reader: EntrySource, dtype, transfer_function) -> FileContents
     return FileContents(params, meta.raw, given)
 
 
-def _check_sizes(reader: EntrySource, meta: Metadata, arrays) -> None:
+def _check_sizes(
+    reader: EntrySource, meta: Metadata, arrays: Mapping[str, npt.NDArray[Any]]
+) -> None:
     """The metadata's sizes and ``dale_ratio`` must describe the arrays."""
     n_rec, n_in = arrays["W_in"].shape
     actual = {"N_in": n_in, "N_rec": n_rec, "N_out": arrays["W_out"].shape[0]}
@@ -231,7 +262,9 @@ def _check_sizes(reader: EntrySource, meta: Metadata, arrays) -> None:
     assemble.check_dale_agreement(reader, meta.dale_ratio, arrays, METADATA_KEY)
 
 
-def _changed_entries(reader: EntrySource, meta: Metadata, written) -> list[str]:
+def _changed_entries(
+    reader: EntrySource, meta: Metadata, written: Mapping[str, npt.NDArray[Any]]
+) -> list[str]:
     """PsychRNN entries that are not what jaxinit wrote (format 1: as far as it can tell)."""
     if meta.version > 1:
         changed = [n for n in PSYCHRNN_NAMES if meta.digests.get(n) != digest(written[n])]
@@ -245,7 +278,12 @@ def _changed_entries(reader: EntrySource, meta: Metadata, written) -> list[str]:
     return changed
 
 
-def _raw_network(reader: EntrySource, meta, arrays, written) -> tuple[dict, list[str]]:
+def _raw_network(
+    reader: EntrySource,
+    meta: Metadata,
+    arrays: Mapping[str, npt.NDArray[Any]],
+    written: Mapping[str, npt.NDArray[Any]],
+) -> tuple[dict[str, npt.NDArray[Any]], list[str]]:
     """The arrays with the raw matrices, and the matrices they do not give as written."""
     raw = dict(arrays)
     for name in WEIGHT_NAMES:
@@ -257,9 +295,9 @@ def _raw_network(reader: EntrySource, meta, arrays, written) -> tuple[dict, list
             )
     for name, array in raw.items():
         if array.dtype != np.dtype(meta.dtype):
-            where = RAW_PREFIX + name if name in WEIGHT_NAMES else name
+            entry = RAW_PREFIX + name if name in WEIGHT_NAMES else name
             raise reader.error(
-                where, f"has dtype {array.dtype} but the metadata records {meta.dtype}"
+                entry, f"has dtype {array.dtype} but the metadata records {meta.dtype}"
             )
     where = {name: RAW_PREFIX + name for name in WEIGHT_NAMES}
     params = assemble.to_params(
@@ -270,7 +308,7 @@ def _raw_network(reader: EntrySource, meta, arrays, written) -> tuple[dict, list
     return raw, differing
 
 
-def _same_effective(computed: np.ndarray, written: np.ndarray) -> bool:
+def _same_effective(computed: npt.NDArray[Any], written: npt.NDArray[Any]) -> bool:
     # Equal, except that one side may have flushed a subnormal to zero (CPUs
     # and GPUs differ there).
     tiny = np.finfo(computed.dtype).tiny
@@ -278,7 +316,7 @@ def _same_effective(computed: np.ndarray, written: np.ndarray) -> bool:
     return bool(np.all((computed == written) | both_tiny))
 
 
-def _warn_edited(path: str, edited) -> None:
+def _warn_edited(path: str, edited: Sequence[str]) -> None:
     names = ", ".join(repr(n) for n in edited)
     warnings.warn(
         f"{path}: the PsychRNN entries {names} were changed after jaxinit wrote the file; "
@@ -289,8 +327,8 @@ def _warn_edited(path: str, edited) -> None:
     )
 
 
-def _given(reader: EntrySource, metadata: dict) -> dict[str, np.ndarray]:
-    given = {}
+def _given(reader: EntrySource, metadata: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:
+    given: dict[str, npt.NDArray[Any]] = {}
     for name in (metadata.get("provenance") or {}).get("given") or []:
         if GIVEN_PREFIX + name in reader.keys:
             given[name] = reader.array(GIVEN_PREFIX + name)

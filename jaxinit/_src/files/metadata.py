@@ -13,16 +13,18 @@ import dataclasses
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn, TypeVar, overload
 
 from jaxinit._src.files import limits
 from jaxinit._src.files.errors import NpzError
 from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION, METADATA_KEY
-from jaxinit._src.names import PSYCHRNN_NAMES
+from jaxinit._src.names import DTYPES, PSYCHRNN_NAMES, DType
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
 #: The most words a recorded key may have (threefry keys have 2, rbg keys 4).
 _MAX_KEY_WORDS = 16
+
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Metadata:
     """
 
     version: int
-    dtype: str
+    dtype: DType
     dale_ratio: float | None
     transfer_function: str
     sizes: Mapping[str, int]
@@ -52,12 +54,12 @@ class _InvalidError(ValueError):
     """A field is wrong; the message says which and how."""
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> NoReturn:
     raise _InvalidError(f"holds {name}, which is not JSON")
 
 
-def _text_to_json(path: str, text: Any):
-    def fail(problem):
+def _text_to_json(path: str, text: object) -> Any:
+    def fail(problem: str) -> NpzError:
         return NpzError(path, METADATA_KEY, problem)
 
     if not isinstance(text, str):
@@ -79,7 +81,31 @@ def _text_to_json(path: str, text: Any):
         raise fail(f"is not valid JSON: {err}") from err
 
 
-def _field(mapping: Mapping, name: str, kinds, what: str, *, optional: bool = False):
+@overload
+def _field(
+    mapping: Mapping[str, Any], name: str, kinds: type[_T] | tuple[type[_T], ...], what: str
+) -> _T: ...
+
+
+@overload
+def _field(
+    mapping: Mapping[str, Any],
+    name: str,
+    kinds: type[_T] | tuple[type[_T], ...],
+    what: str,
+    *,
+    optional: bool,
+) -> _T | None: ...
+
+
+def _field(
+    mapping: Mapping[str, Any],
+    name: str,
+    kinds: type[_T] | tuple[type[_T], ...],
+    what: str,
+    *,
+    optional: bool = False,
+) -> object:
     if name not in mapping:
         if optional:
             return None
@@ -93,7 +119,7 @@ def _field(mapping: Mapping, name: str, kinds, what: str, *, optional: bool = Fa
     return value
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     if isinstance(value, int) and not -(10**30) < value < 10**30:
         return "a huge integer"  # repr() of a huge int may itself fail
     text = repr(value) if isinstance(value, (bool, int, float, str, type(None))) else None
@@ -102,7 +128,7 @@ def _short(value) -> str:
     return text
 
 
-def _strings(mapping: Mapping, name: str) -> dict[str, str]:
+def _strings(mapping: Mapping[str, Any], name: str) -> dict[str, str]:
     value = _field(mapping, name, dict, "an object of strings", optional=True) or {}
     for k, v in value.items():
         if not isinstance(v, str):
@@ -110,9 +136,9 @@ def _strings(mapping: Mapping, name: str) -> dict[str, str]:
     return dict(value)
 
 
-def _params(info: Mapping) -> tuple:
+def _params(info: Mapping[str, Any]) -> tuple[DType, float | None, str, dict[str, int]]:
     dtype = _field(info, "dtype", str, "'float32' or 'float64'")
-    if dtype not in ("float32", "float64"):
+    if dtype not in DTYPES:
         raise _InvalidError(f"'dtype' must be 'float32' or 'float64', got {_short(dtype)}")
     ratio = _field(info, "dale_ratio", (int, float), "a number in [0, 1] or null", optional=True)
     if ratio is not None:
@@ -127,7 +153,7 @@ def _params(info: Mapping) -> tuple:
             f"'transfer_function' must be one of {sorted(TRANSFER_FUNCTIONS)}, "
             f"got {_short(transfer)}"
         )
-    sizes = {}
+    sizes: dict[str, int] = {}
     for name in ("N_in", "N_rec", "N_out"):
         size = _field(info, name, int, "a positive integer", optional=True)
         if size is not None:
@@ -137,7 +163,7 @@ def _params(info: Mapping) -> tuple:
     return dtype, ratio, transfer, sizes
 
 
-def _provenance(record) -> None:
+def _provenance(record: object) -> None:
     """Check the shape of a recorded recipe (``reproduce`` checks that it runs)."""
     if record is None:
         return
@@ -163,7 +189,7 @@ def _provenance(record) -> None:
         raise _InvalidError(f"records a recipe that is unusable: {err}") from None
 
 
-def parse_metadata(path: str, text: Any) -> Metadata:
+def parse_metadata(path: str, text: object) -> Metadata:
     """Read a metadata entry's text; an :class:`~jaxinit.NpzError` says what is wrong.
 
     Example:

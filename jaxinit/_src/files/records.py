@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
@@ -51,7 +53,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def key_record(key: Any) -> dict[str, Any]:
+def key_record(key: jax.Array) -> dict[str, Any]:
     """A JSON record of a concrete PRNG key: implementation, data, typed or raw.
 
     Example:
@@ -61,19 +63,20 @@ def key_record(key: Any) -> dict[str, Any]:
     checks.check_key(key)
     if checks.is_traced(key):
         raise TypeError("key must be a concrete JAX PRNG key, not a value traced in jax.jit")
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         spec = jax.random.key_impl(key)  # a name, or a PRNGSpec in older JAX
         impl = getattr(getattr(spec, "_impl", spec), "name", None) or str(spec)
         data = np.asarray(jax.random.key_data(key))
         typed = True
     else:  # a raw uint32 key from jax.random.PRNGKey uses the default implementation
-        impl = str(jax.config.jax_default_prng_impl)
+        # jax.config declares no attributes for its flags; they are set at run time
+        impl = str(jax.config.jax_default_prng_impl)  # type: ignore[attr-defined]
         data = np.asarray(key)
         typed = False
     return {"impl": impl, "data": data.astype(np.uint32).tolist(), "typed": typed}
 
 
-def rebuild_key(impl: str, data, typed: bool):
+def rebuild_key(impl: str | None, data: npt.ArrayLike, typed: bool) -> jax.Array:
     """The key recorded by :func:`key_record` (typed, or raw if it was raw).
 
     Example:
@@ -82,7 +85,7 @@ def rebuild_key(impl: str, data, typed: bool):
       >>> bool((jax.random.key_data(again) == jax.random.key_data(key)).all())
       True
     """
-    key = jax.random.wrap_key_data(np.asarray(data, dtype=np.uint32), impl=impl)
+    key = jax.random.wrap_key_data(jnp.asarray(np.asarray(data, dtype=np.uint32)), impl=impl)
     return key if typed else jax.random.key_data(key)
 
 
@@ -116,7 +119,9 @@ def check_consistent(params: Params, config: Config) -> None:
         raise ValueError(f"config.dtype={config.dtype!r} does not match the params' dtype {dtype}")
 
 
-def make_metadata(params: Params, digests: Mapping[str, str], record) -> np.ndarray:
+def make_metadata(
+    params: Params, digests: Mapping[str, str], record: dict[str, Any] | None
+) -> npt.NDArray[np.str_]:
     """The ``jaxinit/metadata`` entry for a network, its entry digests and its recipe."""
     metadata = {
         "format": FORMAT_NAME,

@@ -24,18 +24,21 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import types
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
+import jax
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src.config import Config
 from jaxinit._src.files import limits, loading, records
 from jaxinit._src.files.archive import as_path
 from jaxinit._src.files.errors import NoRecipeError, NpzError
 from jaxinit._src.files.layout import METADATA_KEY
-from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
+from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES, InitializerName
 from jaxinit._src.network import initializer_name
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
@@ -66,7 +69,7 @@ TOLERANCE_ULPS = 16
 TOLERANT_FIELDS = (*WEIGHT_NAMES, "b_rec", "b_out", "init_state")
 
 
-def radius_tolerance(dtype) -> float:
+def radius_tolerance(dtype: npt.DTypeLike) -> float:
     """How far from 1 the spectral scale of ``W_rec`` may be in :func:`reproduce`: ``sqrt(eps)``.
 
     ``gaussian_spectral_radius`` multiplies ``W_rec`` by ``spec_rad / rho``,
@@ -106,12 +109,12 @@ class Provenance:
         not empty the recipe no longer describes the file.
     """
 
-    initializer: str | None
+    initializer: InitializerName | None
     config: Config | None
     key_impl: str | None
-    key_data: np.ndarray | None
+    key_data: npt.NDArray[np.uint32] | None
     key_typed: bool
-    given: Mapping[str, np.ndarray]
+    given: Mapping[str, npt.NDArray[Any]]
     versions: Mapping[str, str]
     edited: tuple[str, ...] = ()
 
@@ -121,7 +124,7 @@ class Provenance:
         return self.initializer is not None
 
     @property
-    def key(self):
+    def key(self) -> jax.Array | None:
         """The recorded key, rebuilt (a typed key, or a raw one if it was raw)."""
         if self.key_data is None:
             return None
@@ -130,18 +133,23 @@ class Provenance:
     @functools.cached_property
     def recipe(self) -> Recipe | None:
         """The recorded :class:`~jaxinit.Recipe`, or None when none was recorded."""
-        if not self.has_recipe:
+        if self.initializer is None:  # what has_recipe tests
             return None
-        return Recipe(self.initializer, self.key, self.config, dict(self.given))
+        # a file records the key and the config together with the initializer
+        key, config = cast(jax.Array, self.key), cast(Config, self.config)
+        return Recipe(self.initializer, key, config, dict(self.given))
 
     def regenerate(self) -> Params:
         """Build the recorded recipe (without repeating its spectrum warning)."""
-        if not self.has_recipe:
+        recipe = self.recipe  # None exactly when not self.has_recipe
+        if recipe is None:
             raise ValueError(f"this file records no recipe; {HOW_TO_SAVE_A_RECIPE}")
-        return self.recipe.build(quiet=True)
+        return recipe.build(quiet=True)
 
 
-def _recipe_parts(path: str, recipe: Mapping[str, Any], given: Mapping) -> tuple:
+def _recipe_parts(
+    path: str, recipe: Mapping[str, Any], given: Mapping[str, object]
+) -> tuple[InitializerName, Config, str, npt.NDArray[np.uint32], bool, list[str]]:
     try:
         name = initializer_name(recipe["initializer"])
         fields = dict(recipe["config"])
@@ -168,14 +176,15 @@ def _recipe_parts(path: str, recipe: Mapping[str, Any], given: Mapping) -> tuple
 
 def provenance_from_contents(path: str, contents: loading.FileContents) -> Provenance:
     """The :class:`Provenance` of a jaxinit file read by ``read_file``."""
-    metadata = contents.metadata
+    # the callers pass jaxinit files only, whose metadata is a dict
+    metadata = cast(Mapping[str, Any], contents.metadata)
     file_versions = types.MappingProxyType(dict(metadata.get("versions") or {}))
     recipe = metadata.get("provenance")
     if recipe is None:
-        empty = types.MappingProxyType({})
+        empty: types.MappingProxyType[str, npt.NDArray[Any]] = types.MappingProxyType({})
         return Provenance(None, None, None, None, True, empty, file_versions, contents.edited)
     name, config, impl, key_data, typed, names = _recipe_parts(path, recipe, contents.given)
-    frozen = {}
+    frozen: dict[str, npt.NDArray[Any]] = {}
     for n in names:
         array = np.array(contents.given[n])
         array.setflags(write=False)
@@ -184,7 +193,9 @@ def provenance_from_contents(path: str, contents: loading.FileContents) -> Prove
     return Provenance(name, config, impl, key_data, typed, given, file_versions, contents.edited)
 
 
-def read_provenance(path, *, max_bytes=None) -> Provenance | None:
+def read_provenance(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None
+) -> Provenance | None:
     """Read the provenance recorded in a file written by :func:`~jaxinit.save_npz`.
 
     Args:
@@ -272,12 +283,12 @@ class Reproduction:
         return self.message
 
 
-def _same_bits(a, b) -> bool:
+def _same_bits(a: npt.ArrayLike, b: npt.ArrayLike) -> bool:
     a, b = np.asarray(a), np.asarray(b)
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
-def ulp_distance(a, b) -> float:
+def ulp_distance(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """How far apart two floating arrays of one dtype and shape are, in ulp.
 
     The largest ``|a - b|`` divided by ``eps * scale``, where ``eps`` is
@@ -321,7 +332,7 @@ def ulp_distance(a, b) -> float:
     return diff / unit if unit > 0 else math.inf
 
 
-def common_factor(a, b) -> tuple[float, float] | None:
+def common_factor(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float] | None:
     """The factor ``f`` that best maps ``b`` onto ``a``, and how far ``a`` then is from ``f * b``.
 
     ``f`` is the least-squares factor ``<a, b> / <b, b>`` and the distance
@@ -408,8 +419,12 @@ def differences(
     """
     if isinstance(ulps, bool) or not isinstance(ulps, (int, np.integer)) or ulps < 0:
         raise ValueError(f"ulps must be a whole number >= 0, got {ulps!r}")
-    differ, mismatched, abs_diffs, ulp_diffs = [], [], {}, {}
-    factor = residual = None
+    differ: list[str] = []
+    mismatched: list[str] = []
+    abs_diffs: dict[str, float] = {}
+    ulp_diffs: dict[str, float] = {}
+    factor: float | None = None
+    residual: float | None = None
     for name in ARRAY_FIELDS:
         a, b = np.asarray(getattr(params, name)), np.asarray(getattr(other, name))
         if _same_bits(a, b):
@@ -450,7 +465,7 @@ def compare(params: Params, other: Params) -> tuple[tuple[str, ...], dict[str, f
     return found.mismatched, dict(found.max_abs_diff)
 
 
-def tolerance_text(ulps: int, dtype, *, rescaled: bool = False) -> str:
+def tolerance_text(ulps: int, dtype: npt.DTypeLike, *, rescaled: bool = False) -> str:
     """The comparison :func:`reproduce` makes with ``ulps`` ulp, in words.
 
     Example:
@@ -487,8 +502,8 @@ def _version_changes(then: Mapping[str, str], now: Mapping[str, str]) -> list[st
     ]
 
 
-def _listing(fields, found: Differences, ulps: bool = False) -> str:
-    parts = []
+def _listing(fields: Iterable[str], found: Differences, ulps: bool = False) -> str:
+    parts: list[str] = []
     for f in fields:
         if ulps and f == "W_rec" and found.w_rec_factor is not None:
             change = found.w_rec_factor - 1
@@ -509,7 +524,15 @@ def _listing(fields, found: Differences, ulps: bool = False) -> str:
     return ", ".join(parts)
 
 
-def _message(path, name, found: Differences, ulps: int, then, now, dtype) -> str:
+def _message(
+    path: str,
+    name: str | None,
+    found: Differences,
+    ulps: int,
+    then: Mapping[str, str],
+    now: Mapping[str, str],
+    dtype: npt.DTypeLike,
+) -> str:
     changes = _version_changes(then, now)
     mismatched = found.differ if ulps == 0 else found.mismatched
     if not found.differ:
@@ -558,7 +581,7 @@ def _message(path, name, found: Differences, ulps: int, then, now, dtype) -> str
     return text + _why(then, now, changes)
 
 
-def _why(then, now, changes) -> str:
+def _why(then: Mapping[str, str], now: Mapping[str, str], changes: list[str]) -> str:
     if then.get("jax") != now["jax"] or then.get("jaxlib") != now["jaxlib"]:
         return (
             f" The file was written with jax {then.get('jax', 'unknown')} / jaxlib "
@@ -630,7 +653,9 @@ def _check_recipe_size(path: str, config: Config, budget: int) -> None:
         )
 
 
-def reproduce(path, *, max_bytes=None, exact=False) -> Reproduction:
+def reproduce(
+    path: str | os.PathLike[str], *, max_bytes: int | None = None, exact: bool = False
+) -> Reproduction:
     """Build the recipe a jaxinit file records and check it gives the file's network.
 
     The file must have been written by :func:`~jaxinit.save_npz` from a
@@ -723,7 +748,7 @@ def reproduce(path, *, max_bytes=None, exact=False) -> Reproduction:
     budget = limits.max_bytes_value(max_bytes)
     contents = loading.read_file(path, max_bytes=budget)
     prov = _recorded_recipe(path, contents)
-    _check_recipe_size(path, prov.config, budget)
+    _check_recipe_size(path, cast(Config, prov.config), budget)  # set, as prov has a recipe
     try:
         regenerated = prov.regenerate()
     except (TypeError, ValueError) as err:

@@ -5,14 +5,19 @@ See :mod:`jaxinit._src.files.layout` for what the file holds.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
+from jaxinit._src.config import Config
 from jaxinit._src.effective import effective
 from jaxinit._src.files import archive, atomic, limits, loading, records
 from jaxinit._src.files.entries import MemoryEntries
@@ -24,13 +29,22 @@ from jaxinit._src.files.errors import (
 )
 from jaxinit._src.files.layout import GIVEN_PREFIX, METADATA_KEY, RAW_PREFIX, dale_ratio_entry
 from jaxinit._src.files.validate import check_network, digest
-from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
+from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES, InitializerName
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
 from jaxinit._src.transfer import transfer_function_name
 
 
-def save_npz(path, network, *, initializer=None, key=None, config=None, given=None, max_bytes=None):
+def save_npz(
+    path: str | os.PathLike[str],
+    network: Params | Recipe,
+    *,
+    initializer: InitializerName | None = None,
+    key: jax.Array | None = None,
+    config: Config | None = None,
+    given: Mapping[str, Any] | None = None,
+    max_bytes: int | None = None,
+) -> pathlib.Path:
     """Save a network as an ``.npz`` file that PsychRNN loads as its weights.
 
     ``network`` is a :class:`~jaxinit.Params`, or a :class:`~jaxinit.Recipe`:
@@ -119,7 +133,7 @@ def save_npz(path, network, *, initializer=None, key=None, config=None, given=No
     return pathlib.Path(target)
 
 
-def _network_and_recipe(network, old: dict[str, Any]) -> tuple[Params, Recipe | None]:
+def _network_and_recipe(network: object, old: dict[str, Any]) -> tuple[Params, Recipe | None]:
     passed = [f"{name}=" for name, value in old.items() if value is not None]
     if isinstance(network, Recipe):
         if passed:
@@ -141,7 +155,14 @@ def _network_and_recipe(network, old: dict[str, Any]) -> tuple[Params, Recipe | 
     return network, _recipe_from_keywords(network, **old)
 
 
-def _recipe_from_keywords(params: Params, *, initializer, key, config, given) -> Recipe:
+def _recipe_from_keywords(
+    params: Params,
+    *,
+    initializer: InitializerName | None,
+    key: jax.Array | None,
+    config: Config | None,
+    given: Mapping[str, Any] | None,
+) -> Recipe:
     """The deprecated keywords as a Recipe, checked as jaxinit 0.1 checked them."""
     parts = {"initializer": initializer, "key": key, "config": config}
     if all(value is None for value in parts.values()):
@@ -149,8 +170,8 @@ def _recipe_from_keywords(params: Params, *, initializer, key, config, given) ->
             "given= only makes sense with initializer=, key= and config= (the recipe "
             "that used the given arrays)"
         )
-    missing = [f"{name}=" for name, value in parts.items() if value is None]
-    if missing:
+    if initializer is None or key is None or config is None:
+        missing = [f"{name}=" for name, value in parts.items() if value is None]
         raise ValueError(
             "provenance needs initializer=, key= and config= together; missing "
             + ", ".join(missing)
@@ -160,9 +181,9 @@ def _recipe_from_keywords(params: Params, *, initializer, key, config, given) ->
     return recipe
 
 
-def network_arrays(params: Params) -> dict[str, np.ndarray]:
+def network_arrays(params: Params) -> dict[str, npt.NDArray[Any]]:
     """The fields of ``params`` as numpy arrays, checked for saving."""
-    arrays = {}
+    arrays: dict[str, npt.NDArray[Any]] = {}
     for name in ARRAY_FIELDS:
         value = getattr(params, name)
         if checks.is_traced(value):
@@ -178,7 +199,7 @@ def network_arrays(params: Params) -> dict[str, np.ndarray]:
             "file holds one network: save each member, e.g. jaxinit.member(params, i)"
         )
 
-    def fail(name, problem):
+    def fail(name: str, problem: str) -> NoReturn:
         raise ValueError(f"params.{name} {problem}")
 
     renamed = {"Dale_rec": "dale_rec_diag", "Dale_out": "dale_out_diag"}
@@ -193,7 +214,7 @@ def network_arrays(params: Params) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _check_dtypes(arrays: dict[str, np.ndarray]) -> None:
+def _check_dtypes(arrays: Mapping[str, npt.NDArray[Any]]) -> None:
     dtype = arrays["W_rec"].dtype
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"params.W_rec must be float32 or float64, got dtype {dtype}")
@@ -207,7 +228,9 @@ def _check_dtypes(arrays: dict[str, np.ndarray]) -> None:
         checks.x64_enabled("saving float64 params")
 
 
-def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndarray]:
+def _entries(
+    params: Params, arrays: Mapping[str, npt.NDArray[Any]], recipe: Recipe | None
+) -> dict[str, npt.NDArray[Any]]:
     dtype = arrays["W_rec"].dtype
     # Compute with JAX arrays (as the loader does), whatever array type params holds.
     on_device = params.replace(**{name: jnp.asarray(a) for name, a in arrays.items()})
@@ -227,7 +250,7 @@ def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndar
     entries["dale_ratio"] = dale_ratio_entry(params.dale_ratio)
     for name in WEIGHT_NAMES:
         entries[RAW_PREFIX + name] = arrays[name]
-    record = None
+    record: dict[str, Any] | None = None
     if recipe is not None:
         record = records.recipe_record(recipe)
         for name, array in recipe.given.items():
@@ -239,7 +262,7 @@ def _entries(params: Params, arrays, recipe: Recipe | None) -> dict[str, np.ndar
 _FILE_WARNINGS = (EditedFileWarning, LegacyFileWarning, DaleRatioWarning)
 
 
-def check_loadable(target: str, entries: dict[str, np.ndarray], budget: int) -> None:
+def check_loadable(target: str, entries: Mapping[str, npt.NDArray[Any]], budget: int) -> None:
     """Read ``entries`` back with the loader's code; refuse what it would refuse.
 
     Raises an :class:`~jaxinit.NpzError` naming ``target`` and the entry

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import pickle
+from collections.abc import Callable
+from typing import IO, NoReturn, TypeAlias
 
 from jaxinit._src.files.errors import NpzError, UnsafePickleError
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
@@ -26,15 +28,17 @@ class FunctionRef:
     """
 
     __slots__ = ("module", "name")
+    module: str
+    name: str
 
-    def __init__(self, module: str, name: str):
+    def __init__(self, module: str, name: str) -> None:
         object.__setattr__(self, "module", module)
         object.__setattr__(self, "name", name)
 
-    def __setattr__(self, attr, value):
+    def __setattr__(self, attr: str, value: object) -> NoReturn:
         raise pickle.UnpicklingError("a function reference cannot be changed")
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> NoReturn:
         raise pickle.UnpicklingError("a function reference takes no state")
 
     def __repr__(self) -> str:
@@ -44,20 +48,20 @@ class FunctionRef:
 class _ArrayStub:
     """Stands in for ``numpy.ndarray`` while unpickling; only records its state."""
 
-    def __init__(self):
-        self.state = None
+    def __init__(self) -> None:
+        self.state: object = None
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         self.state = state
 
 
 class _DtypeStub:
     """Stands in for ``numpy.dtype`` while unpickling; only records its arguments."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: object) -> None:
         self.args = args
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         self.state = state
 
 
@@ -70,16 +74,16 @@ class _Reconstruct:
 
     __slots__ = ()
 
-    def __call__(self, cls, shape, typecode):
+    def __call__(self, cls: object, shape: object, typecode: object) -> _ArrayStub:
         if cls is not _ArrayStub:
             raise pickle.UnpicklingError("numpy's _reconstruct called on something else")
         return _ArrayStub()
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> NoReturn:
         raise pickle.UnpicklingError("numpy's _reconstruct takes no state")
 
 
-_NUMPY_GLOBALS = {
+_NUMPY_GLOBALS: dict[tuple[str, str], Callable[[], object]] = {
     ("numpy.core.multiarray", "_reconstruct"): _Reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _Reconstruct,
     ("numpy", "ndarray"): lambda: _ArrayStub,
@@ -87,6 +91,9 @@ _NUMPY_GLOBALS = {
 }
 _FUNCTION_MODULES = ("tensorflow", "keras", "tf_keras", "jax", "jaxinit")
 _FUNCTION_ALIASES = {"_identity": "identity", "_retanh": "retanh"}
+
+#: What a pickled entry may hold: None, a number, a string or a function reference.
+PickledValue: TypeAlias = "bool | int | float | str | FunctionRef | None"
 
 
 def transfer_name_of_reference(module: str, name: str) -> str | None:
@@ -106,12 +113,12 @@ def transfer_name_of_reference(module: str, name: str) -> str | None:
 
 
 class _AllowListUnpickler(pickle.Unpickler):
-    def __init__(self, file, path: str, key: str):
+    def __init__(self, file: IO[bytes], path: str, key: str) -> None:
         super().__init__(file)
         self._path = path
         self._key = key
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> object:
         make = _NUMPY_GLOBALS.get((module, name))
         if make is not None:
             return make()
@@ -124,13 +131,13 @@ class _AllowListUnpickler(pickle.Unpickler):
             "allow-list; it was not loaded and nothing in it ran",
         )
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: object) -> NoReturn:
         raise UnsafePickleError(
             self._path, self._key, "holds a pickle with persistent ids; refused"
         )
 
 
-def unpickle_object_array(path: str, key: str, payload: bytes):
+def unpickle_object_array(path: str, key: str, payload: bytes) -> PickledValue:
     """The one element of a pickled NumPy object array, read safely.
 
     ``payload`` is the pickle that follows the ``.npy`` header of entry

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.names import MASK_NAMES, WEIGHT_NAMES, psychrnn_shapes
 
 
-def digest(array: np.ndarray) -> str:
+def digest(array: npt.ArrayLike) -> str:
     """A SHA-256 of an array's dtype, shape and bytes (to tell edited entries).
 
     Example:
@@ -23,7 +26,7 @@ def digest(array: np.ndarray) -> str:
     return hashlib.sha256(head + array.tobytes()).hexdigest()
 
 
-def real_dtype(dtype: np.dtype) -> bool:
+def real_dtype(dtype: np.dtype[Any]) -> bool:
     """Whether arrays of ``dtype`` hold real numbers (floats, integers or bools)."""
     return bool(
         np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer) or dtype == np.bool_
@@ -31,7 +34,7 @@ def real_dtype(dtype: np.dtype) -> bool:
 
 
 def check_network(
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, npt.NDArray[Any]],
     fail: Callable[[str, str], None],
     *,
     diagonals: bool,
@@ -56,7 +59,7 @@ def check_network(
     """
     names = names or {}
 
-    def bad(name, problem):
+    def bad(name: str, problem: str) -> None:
         fail(names.get(name, name), problem)
 
     _check_shapes(arrays, bad, diagonals)
@@ -66,7 +69,7 @@ def check_network(
         if not np.isfinite(array).all():
             bad(name, f"must be finite, got {checks.first_bad(array, np.isfinite)!r} in it")
     for name in MASK_NAMES:
-        _check_values(arrays[name], (0, 1), lambda p, n=name: bad(n, p))
+        _check_values(arrays[name], (0, 1), functools.partial(bad, name))
     for name, allowed in (("Dale_rec", (-1, 1)), ("Dale_out", (-1, 0, 1))):
         matrix = arrays[name]
         if diagonals:
@@ -75,10 +78,12 @@ def check_network(
             diag = np.diagonal(matrix)
             if np.count_nonzero(matrix - np.diag(diag)):
                 bad(name, "must be a diagonal matrix, got a non-zero entry off the diagonal")
-        _check_values(diag, allowed, lambda p, n=name: bad(n, p))
+        _check_values(diag, allowed, functools.partial(bad, name))
 
 
-def _check_shapes(arrays, bad, diagonals: bool) -> None:
+def _check_shapes(
+    arrays: Mapping[str, npt.NDArray[Any]], bad: Callable[[str, str], None], diagonals: bool
+) -> None:
     for name in WEIGHT_NAMES:
         if arrays[name].ndim != 2:
             bad(name, f"must be a matrix, got shape {arrays[name].shape}")
@@ -96,7 +101,9 @@ def _check_shapes(arrays, bad, diagonals: bool) -> None:
             )
 
 
-def _check_values(values, allowed, fail) -> None:
+def _check_values(
+    values: npt.NDArray[Any], allowed: Sequence[int], fail: Callable[[str], None]
+) -> None:
     if not real_dtype(values.dtype):
         return  # reported by the dtype check
     ok = np.isin(values, allowed)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import jax
 import jax.numpy as jnp
 
 from jaxinit._src import checks
@@ -52,7 +55,7 @@ def from_params(
     array = orient(jnp.asarray(array), layout)
     options = dict(name=name, weights=weights, layout=layout)
 
-    def draw(key, shape, work):
+    def draw(key: Any, shape: tuple[int, int], work: str) -> jax.Array:
         if shape != tuple(array.shape):
             raise ValueError(
                 f"shape {shape} does not match {name}, whose shape is {tuple(array.shape)} "

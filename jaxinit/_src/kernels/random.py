@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +12,7 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src import schemes as core_schemes
+from jaxinit._src.config import Config
 from jaxinit._src.dale import dale_diagonals, n_excitatory
 from jaxinit._src.effective import effective_W_rec
 from jaxinit._src.kernels.base import (
@@ -24,10 +27,11 @@ from jaxinit._src.kernels.base import (
     to_out_in,
     weights_choice,
 )
-from jaxinit._src.names import ROLES, Layout, Role, Weights
+from jaxinit._src.names import ROLES, Layout, Role, SchemeName, Weights
+from jaxinit._src.typing import ArrayLike, PRNGKey
 
 
-def check_role(role, config) -> None:
+def check_role(role: Role | None, config: Config) -> None:
     """``role`` is needed with Dale's law, and ``autapses=False`` needs ``"recurrent"``."""
     if role is not None:
         checks.one_of("role", role, ROLES)
@@ -45,7 +49,15 @@ def check_role(role, config) -> None:
 
 
 def scheme_kernel(
-    name, scheme_options, *, connectivity, dale_ratio, role, autapses, weights, layout
+    name: SchemeName,
+    scheme_options: Mapping[str, float],
+    *,
+    connectivity: Any,
+    dale_ratio: float | None,
+    role: Role | None,
+    autapses: bool,
+    weights: Weights,
+    layout: Layout,
 ) -> KernelInitializer:
     """The initializer of scheme ``name``; ``weights`` and ``layout`` are already checked."""
     config = options_config(dale_ratio=dale_ratio, autapses=autapses)
@@ -60,18 +72,18 @@ def scheme_kernel(
         weights=weights,
         layout=layout,
     )
-    dale = config.dale_ratio is not None
-    mode = "raw" if weights == "raw" else (role if dale else "masked")
+    ratio = config.dale_ratio
+    mode = "raw" if weights == "raw" else (role if ratio is not None else "masked")
 
-    def draw(key, shape, work):
+    def draw(key: PRNGKey, shape: tuple[int, int], work: str) -> jax.Array:
         if role == "recurrent":
             square_size(shape)
         check_mask_shape(mask, shape, layout)
         out_in = to_out_in(shape, layout)
         # Columns of an (out, in) matrix are the presynaptic units.
-        n_exc = n_excitatory(out_in[1], config.dale_ratio) if dale else 0
+        n_exc = n_excitatory(out_in[1], ratio) if ratio is not None else 0
         scalars = {k: np.asarray(v, work) for k, v in scheme_options.items()}
-        return draw_scheme(
+        drawn: jax.Array = draw_scheme(
             key,
             mask,
             scalars,
@@ -83,6 +95,7 @@ def scheme_kernel(
             mode=mode,
             layout=layout,
         )
+        return drawn
 
     return KernelInitializer(name, options, draw)
 
@@ -90,7 +103,19 @@ def scheme_kernel(
 @functools.partial(
     jax.jit, static_argnames=("scheme", "shape", "work", "autapses", "mode", "layout")
 )
-def draw_scheme(key, mask, scalars, n_exc, *, scheme, shape, work, autapses, mode, layout):
+def draw_scheme(
+    key: PRNGKey,
+    mask: np.ndarray | None,
+    scalars: Mapping[str, jax.Array],
+    n_exc: jax.Array,
+    *,
+    scheme: SchemeName,
+    shape: tuple[int, int],
+    work: str,
+    autapses: bool,
+    mode: str,
+    layout: Layout,
+) -> jax.Array:
     """Draw with a scheme and apply the mask and Dale's law (one compiled program)."""
     m = jnp.ones(shape, work) if mask is None else jnp.asarray(mask, work)
     if not autapses:
@@ -109,7 +134,7 @@ def const_unif(
     minval: float = -0.1,
     maxval: float = 0.1,
     *,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     dale_ratio: float | None = None,
     role: Role | None = None,
     autapses: bool = True,
@@ -157,7 +182,7 @@ def const_unif(
 
 def const_gauss(
     *,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     dale_ratio: float | None = None,
     role: Role | None = None,
     autapses: bool = True,
@@ -192,7 +217,7 @@ def const_gauss(
 
 def glorot_unif(
     *,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     dale_ratio: float | None = None,
     role: Role | None = None,
     autapses: bool = True,
@@ -229,7 +254,7 @@ def glorot_unif(
 
 def glorot_gauss(
     *,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     dale_ratio: float | None = None,
     role: Role | None = None,
     autapses: bool = True,

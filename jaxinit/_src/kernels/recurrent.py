@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
+import numpy as np
 
 from jaxinit._src import network
+from jaxinit._src.config import Config
 from jaxinit._src.effective import effective
 from jaxinit._src.kernels.base import (
     KernelInitializer,
@@ -20,26 +23,36 @@ from jaxinit._src.kernels.base import (
     weights_choice,
 )
 from jaxinit._src.names import Layout, SpectralRadiusOf, Weights
+from jaxinit._src.network import NetworkInitializer
 from jaxinit._src.params import Params
+from jaxinit._src.typing import ArrayLike, PRNGKey
 
 
 @functools.partial(jax.jit, static_argnames=("weights", "layout"))
-def pick_W_rec(params: Params, *, weights: str, layout: str) -> jax.Array:
+def pick_W_rec(params: Params, *, weights: Weights, layout: Layout) -> jax.Array:
     """The effective or raw ``W_rec`` of a network, in ``layout``."""
     W = effective(params).W_rec if weights == "effective" else params.W_rec
     return orient(W, layout)
 
 
-def recurrent_kernel(name, core_fn, options, config, mask) -> KernelInitializer:
+def recurrent_kernel(
+    name: str,
+    core_fn: NetworkInitializer,
+    options: dict[str, Any],
+    config: Config,
+    mask: np.ndarray | None,
+) -> KernelInitializer:
     """A :class:`KernelInitializer` that runs ``core_fn(key, config)`` for ``(N, N)``."""
-    weights, layout = options["weights"], options["layout"]
+    weights: Weights = options["weights"]
+    layout: Layout = options["layout"]
 
-    def draw(key, shape, work):
+    def draw(key: PRNGKey, shape: tuple[int, int], work: str) -> jax.Array:
         n = square_size(shape)
         check_mask_shape(mask, shape, layout)
         cfg = config.replace(N_rec=n, dtype=work)
         given = {} if mask is None else {"rec_connectivity": mask}
-        return pick_W_rec(core_fn(key, cfg, **given), weights=weights, layout=layout)
+        W: jax.Array = pick_W_rec(core_fn(key, cfg, **given), weights=weights, layout=layout)
+        return W
 
     return KernelInitializer(name, options, draw)
 
@@ -49,7 +62,7 @@ def gaussian_spectral_radius(
     *,
     dale_ratio: float | None = None,
     autapses: bool = True,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     spectral_radius_of: SpectralRadiusOf | None = None,
     weights: Weights = "effective",
     layout: Layout = "in_out",
@@ -133,7 +146,7 @@ def alpha_identity(
     *,
     dale_ratio: float | None = None,
     autapses: bool = True,
-    connectivity=None,
+    connectivity: ArrayLike | None = None,
     weights: Weights = "effective",
     layout: Layout = "in_out",
 ) -> KernelInitializer:

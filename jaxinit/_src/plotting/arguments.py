@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from jaxinit._src.names import WEIGHTS
+from jaxinit._src.names import WEIGHTS, Weights
 
 #: Which recurrent matrix of a :class:`~jaxinit.Params` to show.
 WHICH = WEIGHTS
@@ -19,14 +21,14 @@ COLORS = {"raw": "tab:blue", "effective": "tab:orange", "W": "tab:purple"}
 LABELS = {"raw": "raw W_rec", "effective": "effective W_rec", "W": "W"}
 
 
-def check_which(which) -> tuple[str, ...]:
+def check_which(which: object) -> tuple[Weights, ...]:
     """``which`` as a tuple of distinct names from :data:`WHICH`.
 
     Example:
       >>> check_which("raw"), check_which(("raw", "effective"))
       (('raw',), ('raw', 'effective'))
     """
-    items = (which,) if isinstance(which, str) else which
+    items: Any = (which,) if isinstance(which, str) else which
     try:
         items = tuple(items)
     except TypeError:
@@ -40,10 +42,10 @@ def check_which(which) -> tuple[str, ...]:
             raise ValueError(f"which must be 'raw', 'effective' or a tuple of them, got {which!r}")
     if len(set(items)) != len(items):
         raise ValueError(f"which names a matrix twice: {which!r}")
-    return items
+    return cast(tuple[Weights, ...], items)  # each checked above
 
 
-def check_spec_rad(spec_rad) -> float | None:
+def check_spec_rad(spec_rad: object) -> float | None:
     """None, or ``spec_rad`` as a finite positive float.
 
     Example:
@@ -62,7 +64,7 @@ def check_spec_rad(spec_rad) -> float | None:
     return value
 
 
-def check_flag(name: str, value) -> bool:
+def check_flag(name: str, value: object) -> bool:
     """``value`` as a bool; ``TypeError`` naming ``name`` unless it is True or False.
 
     Example:
@@ -74,13 +76,13 @@ def check_flag(name: str, value) -> bool:
     return bool(value)
 
 
-def check_ax(ax) -> None:
+def check_ax(ax: object) -> None:
     """Raise ``TypeError`` unless ``ax`` is None or a matplotlib Axes."""
     if ax is not None and not isinstance(ax, Axes):
         raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
 
 
-def _shape_message(name, shape, min_ndim, max_ndim) -> str:
+def _shape_message(name: str, shape: tuple[int, ...], min_ndim: int, max_ndim: int | None) -> str:
     if max_ndim == 2:
         want = "a non-empty square matrix (N, N)"
     elif min_ndim == 3:
@@ -90,7 +92,7 @@ def _shape_message(name, shape, min_ndim, max_ndim) -> str:
     return f"{name} must be {want}, got shape {shape}"
 
 
-def numeric_array(value, wrong: str, kinds: str = "biufc") -> np.ndarray:
+def numeric_array(value: object, wrong: str, kinds: str = "biufc") -> npt.NDArray[Any]:
     """``value`` as a numpy array whose dtype kind is in ``kinds``, else ``TypeError``
     (``wrong`` followed by the type, and the dtype when it is an array)."""
     if isinstance(value, (str, bytes, dict)):
@@ -104,7 +106,7 @@ def numeric_array(value, wrong: str, kinds: str = "biufc") -> np.ndarray:
     return array
 
 
-def _as_real_array(name: str, value) -> np.ndarray:
+def _as_real_array(name: str, value: object) -> npt.NDArray[Any]:
     wrong = f"{name} must be a jaxinit.Params or a real square matrix (..., N, N), got "
     array = numeric_array(value, wrong)
     if np.iscomplexobj(array):
@@ -112,7 +114,9 @@ def _as_real_array(name: str, value) -> np.ndarray:
     return array
 
 
-def as_matrices(name: str, value, *, min_ndim: int = 2, max_ndim: int | None = None):
+def as_matrices(
+    name: str, value: object, *, min_ndim: int = 2, max_ndim: int | None = None
+) -> npt.NDArray[np.float64]:
     """``value`` as a float64 numpy array of real, finite, non-empty square matrices.
 
     Example:
@@ -132,7 +136,7 @@ def as_matrices(name: str, value, *, min_ndim: int = 2, max_ndim: int | None = N
     return array
 
 
-def new_axes(ax, figsize):
+def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """``(root figure, ax)``: a new headless Figure and Axes when ``ax`` is None."""
     if ax is None:
         fig = Figure(figsize=figsize, layout="constrained")

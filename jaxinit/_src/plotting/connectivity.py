@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
+from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -20,14 +23,14 @@ from jaxinit._src.plotting import arguments
 #: blue inhibitory); other groups take matplotlib's default cycle.
 _EI_COLORS = {"E": "tab:red", "I": "tab:blue"}
 _CYCLE = ("tab:green", "tab:purple", "tab:brown", "tab:olive", "tab:cyan", "tab:pink", "tab:gray")
-_BOUNDARY = {"color": "tab:orange", "lw": 1.3, "zorder": 3}
+_BOUNDARY: dict[str, Any] = {"color": "tab:orange", "lw": 1.3, "zorder": 3}
 #: Automatic bins: width-1 bins unless the degrees span more values than this.
 _MAX_BARS = 50
 #: Block densities are written into the image up to this many groups.
 _MAX_DENSITY_GROUPS = 6
 
 
-def _as_mask(value) -> np.ndarray:
+def _as_mask(value: object) -> npt.NDArray[np.bool_]:
     """``value`` as a boolean ``(N_post, N_pre)`` array, after checking it holds 0/1."""
     wrong = "mask must be a jaxinit.Params or a real 0/1 matrix (N_post, N_pre), got "
     array = arguments.numeric_array(value, wrong, kinds="biuf")
@@ -38,7 +41,8 @@ def _as_mask(value) -> np.ndarray:
     bad = ~((array == 0) | (array == 1))
     if bad.any():
         raise ValueError(f"mask must hold only 0 and 1, got an entry {array[bad][0].item()!r}")
-    return array != 0
+    connected: npt.NDArray[np.bool_] = array != 0
+    return connected
 
 
 def _dale_groups(params: Params) -> tuple[list[tuple[str, str, int]] | None, str]:
@@ -53,7 +57,7 @@ def _dale_groups(params: Params) -> tuple[list[tuple[str, str, int]] | None, str
     return [g for g in groups if g[2] > 0], ""
 
 
-def _size(name: str, value) -> int:
+def _size(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
     if value < 1:
@@ -61,7 +65,7 @@ def _size(name: str, value) -> int:
     return int(value)
 
 
-def _check_groups(groups, shape: tuple[int, int]) -> list[tuple[str, str, int]]:
+def _check_groups(groups: object, shape: tuple[int, ...]) -> list[tuple[str, str, int]]:
     """``groups`` as ``[(short label, long label, size), ...]``, sizes summing to N."""
     wrong = "groups must be a sequence of group sizes, a mapping {label: size} or None, got "
     if isinstance(groups, Mapping):
@@ -94,13 +98,13 @@ def _check_groups(groups, shape: tuple[int, int]) -> list[tuple[str, str, int]]:
     return items
 
 
-def _check_bin_width(bin_width) -> int | None:
+def _check_bin_width(bin_width: object) -> int | None:
     if bin_width is None:
         return None
     return _size("bin_width", bin_width)
 
 
-def _check_axes(axes) -> tuple[Axes, Axes, Axes] | None:
+def _check_axes(axes: object) -> tuple[Axes, Axes, Axes] | None:
     if axes is None:
         return None
     wrong = "axes must be None or a sequence of three matplotlib Axes (mask, in-degree, "
@@ -114,10 +118,13 @@ def _check_axes(axes) -> tuple[Axes, Axes, Axes] | None:
             raise TypeError(wrong + f"an item of type {type(item).__name__}")
     if len({id(item) for item in axes}) != 3:
         raise ValueError(wrong + "the same Axes twice")
-    return tuple(axes)
+    first, second, third = axes
+    return first, second, third
 
 
-def _new_axes(axes):
+def _new_axes(
+    axes: tuple[Axes, Axes, Axes] | None,
+) -> tuple[Figure, tuple[Axes, Axes, Axes]]:
     if axes is not None:
         return axes[0].figure.figure, axes  # the root figure, also in a SubFigure
     fig = Figure(figsize=(10.5, 5.2), layout="constrained")
@@ -127,14 +134,14 @@ def _new_axes(axes):
     return fig, (mosaic["mask"], mosaic["in"], mosaic["out"])
 
 
-def _colors(groups) -> list[str]:
+def _colors(groups: list[tuple[str, str, int]]) -> list[str]:
     labels = [short for short, _, _ in groups]
     if set(labels) <= set(_EI_COLORS):
         return [_EI_COLORS[label] for label in labels]
     return [_CYCLE[k % len(_CYCLE)] for k in range(len(groups))]
 
 
-def _edges(groups) -> list[int]:
+def _edges(groups: list[tuple[str, str, int]]) -> list[int]:
     """The first unit of each group, then ``N``."""
     edges = [0]
     for _, _, size in groups:
@@ -142,11 +149,17 @@ def _edges(groups) -> list[int]:
     return edges
 
 
-def _label(ax, x: float, text: str, **style) -> None:
+def _label(ax: Axes, x: float, text: str, **style: Any) -> None:
     ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", **style)
 
 
-def _draw_mask(ax, connected, groups, colors, cmap) -> None:
+def _draw_mask(
+    ax: Axes,
+    connected: npt.NDArray[np.bool_],
+    groups: list[tuple[str, str, int]] | None,
+    colors: list[str],
+    cmap: str | Colormap,
+) -> None:
     ax.imshow(
         connected.astype(np.float64),
         cmap=cmap,
@@ -197,7 +210,7 @@ def _draw_mask(ax, connected, groups, colors, cmap) -> None:
             )
 
 
-def _bins(degrees: np.ndarray, bin_width: int | None) -> tuple[int, int, int]:
+def _bins(degrees: npt.NDArray[Any], bin_width: int | None) -> tuple[int, int, int]:
     """``(lo, width, count)``: bin ``k`` holds the degrees ``lo + k*width ... + width - 1``."""
     lo, hi = int(degrees.min()), int(degrees.max())
     span = hi - lo + 1
@@ -205,12 +218,22 @@ def _bins(degrees: np.ndarray, bin_width: int | None) -> tuple[int, int, int]:
     return lo, width, math.ceil(span / width)
 
 
-def _counts(degrees: np.ndarray, lo: int, width: int, count: int) -> np.ndarray:
+def _counts(degrees: npt.NDArray[Any], lo: int, width: int, count: int) -> npt.NDArray[np.intp]:
     per_value = np.bincount(degrees - lo, minlength=count * width)
-    return per_value.reshape(count, width).sum(axis=1)
+    counts: npt.NDArray[np.intp] = per_value.reshape(count, width).sum(axis=1)
+    return counts
 
 
-def _draw_degrees(ax, degrees, groups, colors, bin_width, *, kind: str, what: str) -> None:
+def _draw_degrees(
+    ax: Axes,
+    degrees: npt.NDArray[Any],
+    groups: list[tuple[str, str, int]] | None,
+    colors: list[str],
+    bin_width: int | None,
+    *,
+    kind: str,
+    what: str,
+) -> None:
     """Stacked bars of ``degrees`` (one bar container per group)."""
     lo, width, count = _bins(degrees, bin_width)
     centers = lo + width * np.arange(count) + (width - 1) / 2
@@ -246,14 +269,14 @@ def _draw_degrees(ax, degrees, groups, colors, bin_width, *, kind: str, what: st
 
 
 def mask_structure(
-    mask,
+    mask: Params | npt.ArrayLike,
     *,
-    groups=None,
+    groups: Sequence[int] | Mapping[str, int] | npt.NDArray[np.integer[Any]] | None = None,
     bin_width: int | None = None,
-    axes=None,
-    cmap="Greys",
+    axes: Sequence[Axes] | None = None,
+    cmap: str | Colormap = "Greys",
     title: str | None = None,
-):
+) -> tuple[Figure, tuple[Axes, Axes, Axes]]:
     """A connectivity mask's structure: the mask as an image, its groups and its degrees.
 
     Three axes: the mask (entry ``(i, j)`` black when unit ``j``, the column,
@@ -345,7 +368,7 @@ def mask_structure(
         connected = _as_mask(mask)
         name = "mask"
         parsed = None if groups is None else _check_groups(groups, connected.shape)
-    colors = None if parsed is None else _colors(parsed)
+    colors = [] if parsed is None else _colors(parsed)  # used only with groups
     fig, (mask_ax, in_ax, out_ax) = _new_axes(checked_axes)
     _draw_mask(mask_ax, connected, parsed, colors, cmap)
     in_degrees = connected.sum(axis=1)

@@ -6,16 +6,18 @@ import numbers
 import os
 import pathlib
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
 from jaxinit._src.files import load_npz, read_provenance
+from jaxinit._src.names import PlotKind
 from jaxinit._src.plotting import KINDS
 from jaxinit._src.plotting.arguments import check_spec_rad
 from jaxinit._src.plotting.spectrum import spectrum
 from jaxinit._src.plotting.weights import weights
 
 
-def _image_format(fig: Figure, path) -> str:
+def _image_format(fig: Figure, path: str | os.PathLike[str]) -> str:
     suffix = pathlib.Path(path).suffix.lower().lstrip(".")
     fmt = suffix or "png"
     supported = fig.canvas.get_supported_filetypes()
@@ -27,7 +29,9 @@ def _image_format(fig: Figure, path) -> str:
     return fmt
 
 
-def save_figure(fig, path, *, dpi: int = 150) -> pathlib.Path:
+def save_figure(
+    fig: Figure | SubFigure, path: str | os.PathLike[str], *, dpi: int = 150
+) -> pathlib.Path:
     """Write a figure to an image file, headless (no display, no pyplot).
 
     The format follows the suffix of ``path`` (``.png``, ``.pdf``, ``.svg``,
@@ -58,6 +62,17 @@ def save_figure(fig, path, *, dpi: int = 150) -> pathlib.Path:
       ...     print(out.name, out.read_bytes()[:4])
       eig.png b'\\x89PNG'
     """
+    root, target, resolution = _checked_save(fig, path, dpi)
+    fmt = _image_format(root, target)
+    try:
+        root.savefig(target, format=fmt, dpi=resolution, bbox_inches="tight")
+    except OSError as err:  # name the image the caller asked for, whatever failed inside
+        raise type(err)(err.errno, err.strerror or str(err), os.fspath(path)) from err
+    return target
+
+
+def _checked_save(fig: object, path: object, dpi: object) -> tuple[Figure, pathlib.Path, int]:
+    """The arguments of :func:`save_figure` checked: the root figure, the path, the dpi."""
     if isinstance(fig, SubFigure):
         fig = fig.figure  # the root figure
     if not isinstance(fig, Figure):
@@ -68,16 +83,10 @@ def save_figure(fig, path, *, dpi: int = 150) -> pathlib.Path:
         raise TypeError(f"dpi must be a positive integer, got {dpi!r}")
     if dpi < 1:
         raise ValueError(f"dpi must be a positive integer, got {dpi!r}")
-    target = pathlib.Path(path)
-    fmt = _image_format(fig, target)
-    try:
-        fig.savefig(target, format=fmt, dpi=int(dpi), bbox_inches="tight")
-    except OSError as err:  # name the image the caller asked for, whatever failed inside
-        raise type(err)(err.errno, err.strerror or str(err), os.fspath(path)) from err
-    return target
+    return fig, pathlib.Path(path), int(dpi)
 
 
-def _recorded_target(path) -> float | None:
+def _recorded_target(path: str | os.PathLike[str]) -> float | None:
     """The ``spec_rad`` recorded in a file made by ``gaussian_spectral_radius``, if any."""
     recipe = read_provenance(path)
     if (
@@ -89,7 +98,9 @@ def _recorded_target(path) -> float | None:
     return None
 
 
-def file_figure(path, kind: str = "spectrum", *, spec_rad=None):
+def file_figure(
+    path: str | os.PathLike[str], kind: PlotKind = "spectrum", *, spec_rad: float | None = None
+) -> tuple[Figure, Axes]:
     """Draw the network in a file; returns ``(fig, ax)`` without writing anything.
 
     Loads ``path`` with :func:`jaxinit.load_npz` (a jaxinit or a PsychRNN
@@ -132,7 +143,12 @@ def file_figure(path, kind: str = "spectrum", *, spec_rad=None):
 
 
 def plot_file(
-    path, output, kind: str = "spectrum", *, spec_rad=None, dpi: int = 150
+    path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    kind: PlotKind = "spectrum",
+    *,
+    spec_rad: float | None = None,
+    dpi: int = 150,
 ) -> pathlib.Path:
     """Draw the network in a file and write the figure (``jaxinit plot``).
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from jaxinit._src.effective import effective
+from jaxinit._src.names import Weights
 from jaxinit._src.params import Params
 from jaxinit._src.plotting.arguments import (
     COLORS,
@@ -21,11 +27,11 @@ from jaxinit._src.plotting.arguments import (
 from jaxinit._src.spectral import spectral_radius
 
 
-def _radii(W) -> np.ndarray:
+def _radii(W: jax.Array) -> npt.NDArray[np.float64]:
     return np.asarray(spectral_radius(W), dtype=np.float64).reshape(-1)
 
 
-def _check_bins(bins) -> int:
+def _check_bins(bins: object) -> int:
     if isinstance(bins, bool) or not isinstance(bins, numbers.Integral):
         raise TypeError(f"bins must be a positive integer, got {bins!r}")
     if bins < 1:
@@ -33,7 +39,9 @@ def _check_bins(bins) -> int:
     return int(bins)
 
 
-def _member_radii(params, which) -> dict[str, np.ndarray]:
+def _member_radii(
+    params: Params | npt.ArrayLike, which: object
+) -> dict[str, npt.NDArray[np.float64]]:
     """The members' spectral radii, by set name (``"raw"``, ``"effective"`` or ``"W"``)."""
     if not isinstance(params, Params):
         W = as_matrices("params", params, min_ndim=3)
@@ -44,11 +52,13 @@ def _member_radii(params, which) -> dict[str, np.ndarray]:
             "params must be an ensemble (a Params with a leading member axis), got a "
             "single network; use jaxinit.plot.spectrum for one network"
         )
-    eff = effective(params).W_rec if "effective" in names else None
-    return {n: _radii(params.W_rec if n == "raw" else eff) for n in names}
+    # the names are distinct, so the effective W_rec is computed at most once
+    return {n: _radii(params.W_rec if n == "raw" else effective(params).W_rec) for n in names}
 
 
-def _shared_edges(values: np.ndarray, bins: int, spec_rad: float | None) -> np.ndarray:
+def _shared_edges(
+    values: npt.NDArray[np.float64], bins: int, spec_rad: float | None
+) -> npt.NDArray[np.float64]:
     if not np.isfinite(values).all():
         raise ValueError("a spectral radius could not be computed (eigvals returned NaN)")
     lo, hi = float(values.min()), float(values.max())
@@ -61,14 +71,14 @@ def _shared_edges(values: np.ndarray, bins: int, spec_rad: float | None) -> np.n
 
 
 def ensemble_radii(
-    params,
+    params: Params | npt.ArrayLike,
     *,
-    spec_rad=None,
-    which=("raw", "effective"),
+    spec_rad: float | None = None,
+    which: Weights | Sequence[Weights] = ("raw", "effective"),
     bins: int = 30,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
-):
+) -> tuple[Figure, Axes]:
     """Histogram of the spectral radii of the members of an ensemble.
 
     One histogram per matrix in ``which`` (raw ``W_rec`` in blue, effective
@@ -119,7 +129,8 @@ def ensemble_radii(
     fig, ax = new_axes(ax, (6.4, 4.2))
     for name, r in radii.items():
         label = f"{LABELS[name]}: {r.mean():.4g} ± {r.std():.2g}"
-        ax.hist(r, bins=edges, color=COLORS[name], alpha=0.6, label=label, gid=name)
+        # matplotlib's stub lists no array type for bins (an array of edges works)
+        ax.hist(r, bins=edges, color=COLORS[name], alpha=0.6, label=label, gid=name)  # type: ignore[arg-type]
     if spec_rad is not None:
         ax.axvline(
             spec_rad, color="black", ls="--", lw=1.3, gid="target", label=f"target {spec_rad:g}"

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 from jaxinit._src.effective import effective
+from jaxinit._src.names import Weights
 from jaxinit._src.params import Params
 from jaxinit._src.plotting.arguments import (
     COLORS,
@@ -22,11 +28,13 @@ from jaxinit._src.plotting.arguments import (
 from jaxinit._src.predicted import predicted_radius
 
 
-def _eigenvalues(W: np.ndarray) -> np.ndarray:
+def _eigenvalues(W: npt.NDArray[np.float64]) -> npt.NDArray[np.inexact[Any]]:
     return np.linalg.eigvals(W).reshape(-1)
 
 
-def _matrix_sets(params_or_W, which):
+def _matrix_sets(
+    params_or_W: Params | npt.ArrayLike, which: object
+) -> tuple[dict[str, tuple[npt.NDArray[np.float64], Any]], int, int, str]:
     """``(mats, N, count, what)``: checked float64 matrices by set name, size, count, name.
 
     ``mats[name]`` is ``(checked, source)``: the float64 numpy stack the
@@ -36,24 +44,31 @@ def _matrix_sets(params_or_W, which):
     """
     if isinstance(params_or_W, Params):
         names = check_which(which)
-        eff = effective(params_or_W).W_rec if "effective" in names else None
-        sources = {n: (params_or_W.W_rec if n == "raw" else eff) for n in names}
-        mats = {n: (as_matrices(f"{n} W_rec", W), W) for n, W in sources.items()}
+        # the names are distinct, so the effective W_rec is computed at most once
+        sources = {
+            n: (params_or_W.W_rec if n == "raw" else effective(params_or_W).W_rec) for n in names
+        }
+        mats: dict[str, tuple[npt.NDArray[np.float64], Any]] = {
+            n: (as_matrices(f"{n} W_rec", W), W) for n, W in sources.items()
+        }
         return mats, params_or_W.N_rec, math.prod(params_or_W.batch_shape), "W_rec"
     W = as_matrices("params_or_W", params_or_W)
     return {"W": (W, params_or_W)}, W.shape[-1], math.prod(W.shape[:-2]), "W"
 
 
-def _predicted_edge(source) -> float:
+def _predicted_edge(source: Any) -> float:
     """:func:`~jaxinit.predicted_radius` of a matrix (the largest over a stack)."""
     return float(np.max(np.asarray(predicted_radius(source), dtype=np.float64)))
 
 
-def _scatter(ax, name: str, values: np.ndarray, *, count: int, small: bool) -> float:
+def _scatter(
+    ax: Axes, name: str, values: npt.NDArray[np.inexact[Any]], *, count: int, small: bool
+) -> float:
     """Draw one set of eigenvalues; returns its spectral radius."""
     rho = float(np.abs(values).max())
     stat = r"$\rho$" if count == 1 else r"max $\rho$"
     color = COLORS[name]
+    style: dict[str, Any]
     if name == "raw":
         style = {"facecolors": "none", "edgecolors": color, "linewidths": 0.9}
         style["s"] = 30 if small else 6
@@ -66,17 +81,17 @@ def _scatter(ax, name: str, values: np.ndarray, *, count: int, small: bool) -> f
     return rho
 
 
-def _draw_predicted(ax, name: str, radius: float, *, count: int) -> None:
+def _draw_predicted(ax: Axes, name: str, radius: float, *, count: int) -> None:
     stat = "predicted edge" if count == 1 else "max predicted edge"
     label = f"{stat}, {LABELS[name]} = {radius:.4g}"
     _circle(ax, radius, gid=f"predicted-{name}", ls="-.", lw=1.3, color=COLORS[name], label=label)
 
 
-def _circle(ax, radius: float, *, gid: str, **style) -> None:
+def _circle(ax: Axes, radius: float, *, gid: str, **style: Any) -> None:
     ax.add_patch(Circle((0, 0), radius, fill=False, gid=gid, **style))
 
 
-def _frame(ax, extent: float) -> None:
+def _frame(ax: Axes, extent: float) -> None:
     lim = 1.12 * extent if extent > 0 else 1.0
     ax.axhline(0, color="0.7", lw=0.6, zorder=1)
     ax.axvline(0, color="0.7", lw=0.6, zorder=1)
@@ -88,14 +103,14 @@ def _frame(ax, extent: float) -> None:
 
 
 def spectrum(
-    params_or_W,
+    params_or_W: Params | npt.ArrayLike,
     *,
-    spec_rad=None,
-    which=("raw", "effective"),
+    spec_rad: float | None = None,
+    which: Weights | Sequence[Weights] = ("raw", "effective"),
     predicted: bool = False,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
-):
+) -> tuple[Figure, Axes]:
     """Eigenvalues of a network's recurrent matrix in the complex plane.
 
     For a :class:`~jaxinit.Params`, the eigenvalues of the raw ``W_rec``

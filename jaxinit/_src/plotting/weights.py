@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.colors import Colormap
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.typing import ColorType
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
+from jaxinit._src.names import Weights
 from jaxinit._src.params import Params
 from jaxinit._src.plotting.arguments import WHICH, as_matrices, check_ax, new_axes
 
 
-def _matrix(params, which: str):
+def _matrix(
+    params: Params | npt.ArrayLike, which: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[Any] | None, str]:
     """``(W, connected, signs, name)`` of a Params or a bare matrix."""
     if not isinstance(params, Params):
         W = as_matrices("params", params, max_ndim=2)
@@ -25,11 +35,11 @@ def _matrix(params, which: str):
     return W, connected, signs, f"{which} W_rec"
 
 
-def _label(ax, x: float, text: str, **style) -> None:
+def _label(ax: Axes, x: float, text: str, **style: Any) -> None:
     ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", **style)
 
 
-def _mark_dale(ax, signs: np.ndarray) -> str:
+def _mark_dale(ax: Axes, signs: npt.NDArray[Any]) -> str:
     """Draw the E/I boundary and labels; returns a note for the title."""
     N = signs.size
     n_exc = int((signs > 0).sum())
@@ -39,7 +49,7 @@ def _mark_dale(ax, signs: np.ndarray) -> str:
         _label(ax, (N - 1) / 2, f"all {N} {'excitatory' if n_exc == N else 'inhibitory'}")
         return ""
     edge = n_exc - 0.5
-    style = {"color": "black", "lw": 1.2, "zorder": 3}
+    style: dict[str, Any] = {"color": "black", "lw": 1.2, "zorder": 3}
     ax.axvline(edge, gid="ei-boundary-columns", **style)
     ax.axhline(edge, gid="ei-boundary-rows", **style)
     _label(ax, (n_exc - 1) / 2, f"E ({n_exc})", fontweight="bold")
@@ -47,7 +57,7 @@ def _mark_dale(ax, signs: np.ndarray) -> str:
     return ""
 
 
-def _mask_legend(ax, masked_color) -> None:
+def _mask_legend(ax: Axes, masked_color: ColorType) -> None:
     handle = Patch(facecolor=masked_color, edgecolor="0.4", label="no connection (mask 0)")
     ax.legend(
         handles=[handle],
@@ -59,15 +69,15 @@ def _mask_legend(ax, masked_color) -> None:
 
 
 def weights(
-    params,
+    params: Params | npt.ArrayLike,
     *,
-    which: str = "effective",
-    ax=None,
-    cmap="RdBu_r",
-    masked_color="0.45",
+    which: Weights = "effective",
+    ax: Axes | None = None,
+    cmap: str | Colormap = "RdBu_r",
+    masked_color: ColorType = "0.45",
     colorbar: bool = True,
     title: str | None = None,
-):
+) -> tuple[Figure, Axes]:
     """The recurrent weight matrix as an image, with E/I blocks and the mask.
 
     Entry ``(i, j)`` is the weight from unit ``j`` (column, presynaptic) to

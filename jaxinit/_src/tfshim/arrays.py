@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import tensorflow as tf
 
 from jaxinit._src import checks
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
 
-def retanh(x):
+def retanh(x: tf.Tensor) -> tf.Tensor:
     """Rectified tanh, ``max(0, tanh(x))``, as a TensorFlow function.
 
     Its ``__name__`` is ``"retanh"``, so :meth:`jaxinit.Config.from_psychrnn`
@@ -26,7 +27,7 @@ def retanh(x):
 
 
 #: TensorFlow twins of jaxinit's transfer functions (same names).
-TF_TRANSFER_FUNCTIONS: dict[str, Callable] = {
+TF_TRANSFER_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "relu": tf.nn.relu,
     "tanh": tf.tanh,
     "sigmoid": tf.nn.sigmoid,
@@ -37,7 +38,7 @@ TF_TRANSFER_FUNCTIONS: dict[str, Callable] = {
 }
 
 
-def tf_transfer_function(name: str) -> Callable:
+def tf_transfer_function(name: str) -> Callable[..., Any]:
     """The TensorFlow function for a jaxinit transfer-function name.
 
     Args:
@@ -63,7 +64,7 @@ def strip_leading_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @tf.keras.utils.register_keras_serializable(package="jaxinit")
-class ArrayInitializer(tf.keras.initializers.Initializer):
+class ArrayInitializer(tf.keras.initializers.Initializer):  # type: ignore[misc]  # TF: untyped
     """A TensorFlow / Keras initializer that fills a variable with a fixed array.
 
     Like ``tf.keras.initializers.Constant`` with an array value, but strict
@@ -91,7 +92,7 @@ class ArrayInitializer(tf.keras.initializers.Initializer):
       ArrayInitializer(name='W', shape=(2, 2))
     """
 
-    def __init__(self, value: Any, name: str | None = None):
+    def __init__(self, value: npt.ArrayLike, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string or None, got {name!r}")
         label = name or "value"
@@ -113,7 +114,7 @@ class ArrayInitializer(tf.keras.initializers.Initializer):
         self._name = name
 
     @property
-    def value(self) -> np.ndarray:
+    def value(self) -> npt.NDArray[Any]:
         """The array (read-only)."""
         return self._value
 
@@ -127,7 +128,9 @@ class ArrayInitializer(tf.keras.initializers.Initializer):
         """Shape of the array."""
         return tuple(self._value.shape)
 
-    def __call__(self, shape, dtype=None, **kwargs):
+    def __call__(
+        self, shape: Sequence[int] | tf.TensorShape, dtype: Any = None, **kwargs: Any
+    ) -> tf.Tensor:
         """Return the array as a tensor of ``shape`` and ``dtype``.
 
         Args:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
@@ -32,7 +33,7 @@ from jaxinit._src.tfshim.arrays import ArrayInitializer, tf_transfer_function
 TRANSPOSED = (*WEIGHT_NAMES, *MASK_NAMES)
 
 
-def check_params(params) -> None:
+def check_params(params: object) -> None:
     """``params`` is one network whose arrays have PsychRNN's shapes."""
     if not isinstance(params, Params):
         raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
@@ -71,7 +72,7 @@ def weights_choice(weights: Any, *, depth: int = 1) -> Weights | Literal["psychr
     return checks.choice("weights", weights, WEIGHTS)
 
 
-def check_masks_01(arrays: dict[str, np.ndarray]) -> None:
+def check_masks_01(arrays: dict[str, npt.NDArray[Any]]) -> None:
     """Effective weights go with 0/1 masks only (else PsychRNN would mask twice)."""
     for name in MASK_NAMES:
         mask = arrays[name]
@@ -83,7 +84,7 @@ def check_masks_01(arrays: dict[str, np.ndarray]) -> None:
             )
 
 
-def export_arrays(params: Params, weights: Weights, layout: Layout) -> dict[str, np.ndarray]:
+def export_arrays(params: Params, weights: Weights, layout: Layout) -> dict[str, npt.NDArray[Any]]:
     """Numpy copies of the eleven arrays, under PsychRNN's names, in ``layout``."""
     arrays = {name: np.array(getattr(params, FIELD_OF[name])) for name in PSYCHRNN_NAMES[:9]}
     arrays["Dale_rec"] = np.diag(np.asarray(params.dale_rec_diag))
@@ -139,9 +140,8 @@ def variable_initializers(
       >>> bool(np.array_equal(dense.kernel.numpy(), np.asarray(params.W_in).T))
       True
     """
-    weights = weights_choice(weights)
-    layout = layout_choice(layout)
-    return build_initializers(params, weights, layout)
+    checked = weights_choice(weights)
+    return build_initializers(params, checked, layout_choice(layout))
 
 
 def build_initializers(
@@ -172,7 +172,7 @@ class PsychRNNInitializer:
       params: the :class:`~jaxinit.Params` it was made from.
     """
 
-    def __init__(self, params: Params):
+    def __init__(self, params: Params) -> None:
         check_params(params)
         arrays = export_arrays(params, psychrnn_weights(params), "out_in")
         self.params = params
@@ -206,13 +206,15 @@ class PsychRNNInitializer:
         applies Dale's law with every unit inhibitory, as jaxinit does.
         :func:`jaxinit.load_npz` reads that value back as 0.
         """
-        return self.initializations["dale_ratio"]
+        ratio: float | None = self.initializations["dale_ratio"]
+        return ratio
 
-    def get_transfer_function(self) -> Callable:
+    def get_transfer_function(self) -> Callable[..., Any]:
         """The TensorFlow transfer function named by ``params.transfer_function``."""
-        return self.initializations["transfer_function"]
+        fn: Callable[..., Any] = self.initializations["transfer_function"]
+        return fn
 
-    def save(self, save_path: str | os.PathLike) -> pathlib.Path:
+    def save(self, save_path: str | os.PathLike[str]) -> pathlib.Path:
         """Write the network to an ``.npz`` file that PsychRNN can load.
 
         Written with :func:`jaxinit.save_npz` from the ``Params`` this
