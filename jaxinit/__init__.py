@@ -82,6 +82,9 @@ from jaxinit._src.summary import EnsembleSummary as EnsembleSummary
 from jaxinit._src.summary import Spread as Spread
 from jaxinit._src.summary import Summary as Summary
 from jaxinit._src.summary import summarize as summarize
+from jaxinit._src.training import keep_fixed as keep_fixed
+from jaxinit._src.training import trainable as trainable
+from jaxinit._src.training import zero_fixed as zero_fixed
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS as TRANSFER_FUNCTIONS
 from jaxinit._src.transfer import transfer_function as transfer_function
 from jaxinit._src.version import __version__ as __version__
@@ -177,6 +180,7 @@ __all__ = [
     "initializers",
     "jit",
     "inspect_file",
+    "keep_fixed",
     "krylov_spectral_radius",
     "load_npz",
     "member",
@@ -190,6 +194,8 @@ __all__ = [
     "schemes",
     "spectral_radius",
     "summarize",
+    "trainable",
     "transfer_function",
     "weight_initializer",
+    "zero_fixed",
 ]

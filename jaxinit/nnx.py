@@ -55,18 +55,18 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 from jaxinit._src import checks
 from jaxinit._src.effective import Effective, effective
-from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES
+from jaxinit._src.names import FIXED_FIELDS, TRAINABLE_FIELDS
 from jaxinit._src.params import Params
 
 __all__ = ["FIXED", "TRAINABLE", "BasicRNN", "Fixed"]
 
 #: The arrays PsychRNN trains: ``nnx.Param`` variables of :class:`BasicRNN`
 #: (the weights, the biases and ``init_state``).
-TRAINABLE: tuple[str, ...] = (*WEIGHT_NAMES, "b_rec", "b_out", "init_state")
+TRAINABLE: tuple[str, ...] = TRAINABLE_FIELDS
 
 #: The arrays PsychRNN keeps fixed: :class:`Fixed` variables of :class:`BasicRNN`
 #: (the masks and the Dale sign vectors).
-FIXED: tuple[str, ...] = tuple(n for n in ARRAY_FIELDS if n not in TRAINABLE)
+FIXED: tuple[str, ...] = FIXED_FIELDS
 
 
 _A = TypeVar("_A")

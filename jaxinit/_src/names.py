@@ -95,6 +95,13 @@ ARRAY_FIELDS = (
     "dale_out_diag",
 )
 
+#: The arrays of a network that training changes (weights, biases, initial
+#: state); the masks and Dale signs never train (:func:`jaxinit.trainable`).
+TRAINABLE_FIELDS = (*WEIGHT_NAMES, "b_rec", "b_out", "init_state")
+
+#: The arrays that define a network's constraints and never train.
+FIXED_FIELDS = (*MASK_NAMES, "dale_rec_diag", "dale_out_diag")
+
 #: PsychRNN's names of a network's arrays: the keys of its ``initializations``
 #: and of its files, and the names an initializer accepts as ``**given``.
 PSYCHRNN_NAMES = (*ARRAY_FIELDS[:9], "Dale_rec", "Dale_out")
