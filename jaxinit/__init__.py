@@ -52,6 +52,7 @@ from jaxinit._src.files import load_npz as load_npz
 from jaxinit._src.files import read_provenance as read_provenance
 from jaxinit._src.files import reproduce as reproduce
 from jaxinit._src.files import save_npz as save_npz
+from jaxinit._src.jit import Jitted as Jitted
 from jaxinit._src.jit import jit as jit
 from jaxinit._src.krylov import KrylovResult as KrylovResult
 from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
@@ -67,6 +68,7 @@ from jaxinit._src.names import Layout as Layout
 from jaxinit._src.names import SpectralMethod as SpectralMethod
 from jaxinit._src.names import Weights as Weights
 from jaxinit._src.network import NETWORK_INITIALIZERS as NETWORK_INITIALIZERS
+from jaxinit._src.network import NetworkInitializer as NetworkInitializer
 from jaxinit._src.network import UnregulatedSpectrumWarning as UnregulatedSpectrumWarning
 from jaxinit._src.network import alpha_identity as alpha_identity
 from jaxinit._src.network import gaussian_spectral_radius as gaussian_spectral_radius
@@ -152,9 +154,11 @@ __all__ = [
     "EnsembleSummary",
     "InitializerName",
     "Inspection",
+    "Jitted",
     "KrylovResult",
     "Layout",
     "LegacyFileWarning",
+    "NetworkInitializer",
     "NoRecipeError",
     "NpzError",
     "Params",

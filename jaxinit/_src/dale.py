@@ -82,7 +82,9 @@ def balance_dale_ratio(
 ) -> jax.Array:
     """Balance excitatory and inhibitory recurrent weights, as PsychRNN does.
 
-    With ``v`` from :func:`balance_weights` and ``n_j`` the L2 norm of row
+    With PsychRNN's per-unit weights ``v`` (1 for excitatory units,
+    ``r / (1 - r)`` for inhibitory ones, ``r = dale_ratio``; 1 for every
+    unit when all are of one kind) and ``n_j`` the L2 norm of row
     ``j`` of ``rec_connectivity * v`` (each column ``k`` weighted by ``v_k``),
     column ``j`` of ``W_rec`` is multiplied by ``v_j / n_j``. This is
     PsychRNN's ``W_rec @ (diag(v) / n[:, None])``, computed in O(N^2).

@@ -234,9 +234,9 @@ def krylov_spectral_radius(
     Args:
       W: real array of shape ``(..., N, N)``, finite.
       tol: relative residual to reach, in (0, 1).
-      m: basis size (default :func:`default_basis_size`, about ``6.4
-        sqrt(N)``); larger needs fewer restarts but more memory and work per
-        restart.
+      m: basis size (default about ``6.4 sqrt(N)``, a multiple of 8 and at
+        most ``N``: 208 at N = 1024, 416 at N = 4096); larger needs fewer
+        restarts but more memory and work per restart.
       k: Ritz vectors kept at a restart, ``1 <= k <= m - 2`` (default
         ``3 * m // 4``).
       max_matvecs: budget of products with ``W`` before giving up (default

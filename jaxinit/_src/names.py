@@ -18,6 +18,7 @@ from typing import Literal, get_args
 
 #: The three network initializers (PsychRNN's three classes).
 InitializerName = Literal["weight_initializer", "gaussian_spectral_radius", "alpha_identity"]
+#: The names of the three network initializers, as a tuple (see ``InitializerName``).
 INITIALIZER_NAMES: tuple[InitializerName, ...] = get_args(InitializerName)
 
 #: PsychRNN's four random weight schemes.
@@ -27,12 +28,14 @@ SCHEME_NAMES: tuple[SchemeName, ...] = get_args(SchemeName)
 #: Which weights: as drawn and scaled (``"raw"``), or the ones the network
 #: multiplies by, masks, ``|.|`` and Dale signs applied (``"effective"``).
 Weights = Literal["raw", "effective"]
+#: The two words for which weights, ``("raw", "effective")`` (see ``Weights``).
 WEIGHTS: tuple[Weights, ...] = get_args(Weights)
 
 #: Orientation of a weight matrix. ``"out_in"``: ``(N_out, N_in)``, used as
 #: ``W @ x`` (PsychRNN, jaxinit, ``equinox.nn.Linear.weight``). ``"in_out"``:
 #: ``(N_in, N_out)``, used as ``x @ kernel`` (Flax, Haiku and Keras kernels).
 Layout = Literal["out_in", "in_out"]
+#: The two layouts, ``("out_in", "in_out")`` (see ``Layout``).
 LAYOUTS: tuple[Layout, ...] = get_args(Layout)
 
 #: Spellings of a layout that jaxinit 0.1 used; accepted with a
@@ -51,10 +54,12 @@ SPECTRAL_METHODS: tuple[SpectralMethod, ...] = get_args(SpectralMethod)
 #: How Dale's law balances excitation and inhibition in ``W_rec`` (besides
 #: ``None``, no balancing): PsychRNN's column factors, or exact zero row sums.
 DaleBalance = Literal["psychrnn", "rows"]
+#: The balance options of ``Config(dale_balance=...)`` besides ``None``.
 DALE_BALANCES: tuple[DaleBalance, ...] = get_args(DaleBalance)
 
 #: Distance profiles of :func:`jaxinit.connectivity.distance`.
 Profile = Literal["gaussian", "exponential"]
+#: The distance profiles, ``("gaussian", "exponential")``.
 PROFILES: tuple[Profile, ...] = get_args(Profile)
 
 #: The dtypes a network is computed in.
@@ -69,10 +74,12 @@ TRANSFER_FUNCTION_NAMES: tuple[TransferFunctionName, ...] = get_args(TransferFun
 
 #: Roles of a kernel in a network (for the Flax/Haiku scheme builders).
 Role = Literal["input", "recurrent", "output"]
+#: The roles a kernel can have in a network (see ``Role``).
 ROLES: tuple[Role, ...] = get_args(Role)
 
 #: The figures of ``jaxinit plot`` / :func:`jaxinit.plot.plot_file`.
 PlotKind = Literal["spectrum", "weights"]
+#: The figures ``jaxinit plot`` can draw, as a tuple.
 PLOT_KINDS: tuple[PlotKind, ...] = get_args(PlotKind)
 
 #: The three weight matrices.

@@ -123,7 +123,8 @@ def bulk_radius(variance: ArrayLike, *, finite_n: bool = True) -> jax.Array:
     ``variance[..., i, j]`` is the variance of entry ``(i, j)`` (0 where the
     mask has no connection); the entries are taken independent with mean
     zero. Returns ``sqrt(rho(variance))`` (the Perron root, by power
-    iteration; no eigensolve), times :func:`edge_factor` when ``finite_n``
+    iteration; no eigensolve), times the edge factor
+    ``1 + 0.25 sqrt(ln N / N)`` (fitted to real Gaussian matrices) when ``finite_n``
     (the mean radius at this ``N`` rather than the ``N -> infinity`` edge).
     Batched over leading axes.
 

@@ -57,7 +57,7 @@ def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Arra
     is off by a few percent at finite ``N`` and wrong for structured
     matrices (read its docstring before using it). Each matrix
     is divided by its largest entry before the solve and the radius
-    multiplied back (:func:`~jaxinit._src.matrices.normalize`), so the answer is right for any
+    multiplied back, so the answer is right for any
     finite matrix the dtype holds, not only near unit scale. Computed in
     float32 (float64 input stays float64; 16-bit floats and integers are
     cast to float32). A failed ``eig`` solve gives NaN, which

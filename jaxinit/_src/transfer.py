@@ -29,6 +29,7 @@ def _retanh(x: jax.Array) -> jax.Array:
     return jax.nn.relu(jnp.tanh(x))
 
 
+#: The transfer functions by name (PsychRNN's names): name to a JAX function.
 TRANSFER_FUNCTIONS: dict[str, TransferFunction] = {
     "relu": jax.nn.relu,
     "tanh": jnp.tanh,

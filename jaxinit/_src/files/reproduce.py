@@ -231,9 +231,9 @@ class Reproduction:
     Attributes:
       matches: True when the regenerated network is the file's: every array
         bitwise identical, or (unless ``reproduce(..., exact=True)``) the
-        arrays of :data:`TOLERANT_FIELDS` within :data:`TOLERANCE_ULPS` ulp
+        weights, biases and ``init_state`` within 16 ulp
         (``W_rec`` of ``gaussian_spectral_radius`` after one common factor
-        within :func:`radius_tolerance` of 1) and all the others bitwise
+        within ``sqrt(eps)`` of 1) and all the others bitwise
         identical; ``dale_ratio`` and ``transfer_function`` always equal.
       mismatched: names of the fields that differ (``Params`` field names):
         by more than the tolerance, or at all where the comparison is exact.
@@ -248,8 +248,8 @@ class Reproduction:
       recipe: the recorded :class:`~jaxinit.Recipe`.
       bitwise: True when every field is bitwise identical (then ``matches``
         is True too).
-      tolerance_ulps: the tolerance used for :data:`TOLERANT_FIELDS`, in ulp
-        (see :data:`TOLERANCE_ULPS`): 16, or 0 with ``exact=True``.
+      tolerance_ulps: the tolerance used for the weights, biases and
+        ``init_state``, in ulp: 16, or 0 with ``exact=True``.
       tolerance: the comparison used, in words: ``"bitwise"`` with
         ``exact=True``, otherwise the rule with its numbers.
       inexact: fields that are not bitwise identical but within the
@@ -258,8 +258,8 @@ class Reproduction:
         dtype, the largest difference in ulp (``inf`` where the array's scale
         is 0 or a non-finite entry differs).
       w_rec_factor: when ``W_rec`` matched as the regenerated ``W_rec`` times
-        one factor (its spectral scale computed with other rounding, see
-        :func:`radius_tolerance`), that factor (file / regenerated); else
+        one factor within ``sqrt(eps)`` of 1 (its spectral scale computed
+        with other rounding), that factor (file / regenerated); else
         None.
     """
 
@@ -663,12 +663,12 @@ def reproduce(
     (``recipe.build(quiet=True)``, eagerly) and every field is compared with
     the file's, first bit for bit. When they are not bitwise identical, the
     floating arrays ``W_in, W_rec, W_out, b_rec, b_out, init_state`` still
-    match when each is within :data:`TOLERANCE_ULPS` (16) ulp of the
+    match when each is within 16 ulp of the
     regenerated one: ``|file - regenerated| <= 16 * eps * (largest |entry|)``
     with ``eps = np.finfo(dtype).eps`` (``2**-23`` for float32, a relative
     error of ``1.9e-6`` at the array's scale). For ``gaussian_spectral_radius``,
     ``W_rec`` also matches when it is the regenerated ``W_rec`` times one
-    factor within ``sqrt(eps)`` of 1 (:func:`radius_tolerance`: ``3.5e-4`` in
+    factor within ``sqrt(eps)`` of 1 (``3.5e-4`` in
     float32) and then within 16 ulp: its spectral scale ``spec_rad / rho``
     computed with other rounding (the factor is ``w_rec_factor``). The masks,
     Dale signs, ``dale_ratio`` and ``transfer_function`` must be identical.
@@ -697,7 +697,7 @@ def reproduce(
         :func:`~jaxinit.load_npz`).
       exact: True to count only a bitwise identical network as a match
         (tolerance 0 ulp); False (default) to accept the floating arrays
-        within :data:`TOLERANCE_ULPS` ulp.
+        within 16 ulp.
 
     Returns:
       A :class:`Reproduction` with ``matches``, ``bitwise``, ``tolerance``,

@@ -14,6 +14,10 @@ This package's ``__init__`` imports no plotting code, so the command line can
 read :data:`KINDS` without importing matplotlib.
 """
 
-from jaxinit._src.names import PLOT_KINDS as KINDS
+from jaxinit._src.names import PLOT_KINDS, PlotKind
+
+#: The figures ``jaxinit plot`` and :func:`jaxinit.plot.plot_file` draw:
+#: ``("spectrum", "weights")``.
+KINDS: tuple[PlotKind, ...] = PLOT_KINDS
 
 __all__ = ["KINDS"]
