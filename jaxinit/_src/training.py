@@ -192,8 +192,10 @@ def zero_fixed(grads: _T, *, fixed: Mapping[str, ArrayLike] | None = None) -> _T
 
     Args:
       grads: a pytree of gradients, structured like the parameters.
-      fixed: PsychRNN's ``fixed_weights``: array name to a 0/1 array, 1 where
-        the entry is pinned (see the module docstring).
+      fixed: PsychRNN's ``fixed_weights``: a trainable array's name
+        (``"W_in"``, ``"W_rec"``, ``"W_out"``, ``"b_rec"``, ``"b_out"``,
+        ``"init_state"``) to a 0/1 array of one network's shape of it, 1 where
+        the entry is pinned; an ensemble's members share it.
 
     Example:
       >>> import jax, jax.numpy as jnp, jaxinit
@@ -225,8 +227,10 @@ def keep_fixed(
 
     Args:
       optimizer: any ``optax.GradientTransformation``.
-      fixed: PsychRNN's ``fixed_weights``: array name to a 0/1 array, 1 where
-        the entry is pinned (see the module docstring).
+      fixed: PsychRNN's ``fixed_weights``: a trainable array's name
+        (``"W_in"``, ``"W_rec"``, ``"W_out"``, ``"b_rec"``, ``"b_out"``,
+        ``"init_state"``) to a 0/1 array of one network's shape of it, 1 where
+        the entry is pinned; an ensemble's members share it.
 
     Returns:
       An ``optax.GradientTransformation``: use it as the optimizer itself.
