@@ -48,7 +48,7 @@ def test_ci_script_builds_lints_and_runs_everything_twice_where_it_matters():
     # the other kernel setting (Haswell for one of the two runs)
     first = commands.index('run_pytest "${WITHOUT_TF[@]}" tests/test_[a-m]*.py')
     second = commands.index(
-        'run_pytest "${WITHOUT_TF[@]}" tests/test_[n-s]*.py tests/test_transforms.py jaxinit'
+        'run_pytest "${WITHOUT_TF[@]}" tests/test_[n-s]*.py tests/test_t[!f]*.py jaxinit'
     )
     tf_tests = commands.index('run_pytest "${TF_TESTS[@]}"')
     numerics = commands.index('run_pytest -m numerics "${WITHOUT_TF[@]}"')
@@ -59,8 +59,45 @@ def test_ci_script_builds_lints_and_runs_everything_twice_where_it_matters():
     assert "export OPENBLAS_CORETYPE=Haswell" in between
 
 
+def test_ci_script_type_checks_builds_the_docs_and_tests_the_wheel():
+    commands = ci_commands()
+    lint = commands.index(".venv/bin/ruff check jaxinit tests")
+    mypy = commands.index(".venv/bin/mypy")  # strict, over jaxinit/ (pyproject.toml)
+    docs = commands.index(
+        ".venv/bin/sphinx-build -W --keep-going -n -q -b html docs docs/_build/html"
+    )
+    first = commands.index('run_pytest "${WITHOUT_TF[@]}" tests/test_[a-m]*.py')
+    wheel = commands.index("bash .ci/wheel")
+    # the docs are built before the suite, whose browser test opens them
+    assert lint < mypy < docs < first < wheel
+    assert commands[-1] == "bash .ci/wheel"
+    config = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'\[tool\.mypy\]\nfiles = \["jaxinit"\]\n(.*\n)*?strict = true', config)
+    assert (ROOT / "jaxinit" / "py.typed").is_file()
+
+
+def test_ci_runs_every_test_module():
+    # The suite runs in pieces (two halves by file name, TensorFlow apart; an
+    # explicit file argument is collected even if --ignore names it, so the
+    # halves must not match the TF modules): a new module whose name falls
+    # outside every piece would silently never run.
+    import fnmatch
+
+    halves = ["tests/test_[a-m]*.py", "tests/test_[n-s]*.py", "tests/test_t[!f]*.py"]
+    tf = ["tests/test_tf.py", "tests/test_tf_psychrnn.py"]
+    pieces = [*halves, *tf]
+    for piece in pieces:
+        assert piece in (ROOT / ".ci" / "run").read_text(), piece
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        name = f"tests/{path.name}"
+        assert any(fnmatch.fnmatch(name, p) for p in pieces), name
+        if name in tf:
+            assert not any(fnmatch.fnmatch(name, p) for p in halves), name
+
+
 def test_ci_script_is_executable():
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111
+    assert (ROOT / ".ci" / "wheel").stat().st_mode & 0o111
 
 
 def test_numerics_marker_covers_existing_modules():
