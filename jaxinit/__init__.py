@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 from jaxinit import connectivity as connectivity
 from jaxinit import initializers as initializers
 from jaxinit import schemes as schemes
+from jaxinit._src.cache import disable_compilation_cache as disable_compilation_cache
+from jaxinit._src.cache import enable_compilation_cache as enable_compilation_cache
 from jaxinit._src.config import Config as Config
 from jaxinit._src.dale import balance_dale_ratio as balance_dale_ratio
 from jaxinit._src.dale import balance_rows as balance_rows
@@ -178,7 +180,9 @@ __all__ = [
     "connectivity",
     "bulk_radius",
     "dale_vectors",
+    "disable_compilation_cache",
     "effective",
+    "enable_compilation_cache",
     "ensemble",
     "gaussian_spectral_radius",
     "initializers",

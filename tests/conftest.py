@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -13,6 +16,13 @@ import jax
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+# The command line keeps compiled programs in a persistent cache (default
+# ~/.cache/jaxinit/jax). The tests, and the commands they run as subprocesses,
+# use a private folder of this session instead, removed at exit.
+_CACHE = tempfile.mkdtemp(prefix="jaxinit-test-cache-")
+os.environ["JAXINIT_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 # Catch silent broadcasting mistakes in the library under test.
 jax.config.update("jax_numpy_rank_promotion", "raise")

@@ -49,7 +49,11 @@ from jaxinit._src.names import (
 )
 from jaxinit._src.params import Params
 from jaxinit._src.schemes import draw
-from jaxinit._src.spectral import check_radius, resolve_method, spectral_radius
+from jaxinit._src.spectral import (
+    check_radius,
+    finite_spectral_radius,
+    resolve_method,
+)
 from jaxinit._src.typing import ArrayLike, HostOrDeviceArray, PRNGKey
 
 #: The arrays of one network inside :func:`build` (by field name).
@@ -240,7 +244,7 @@ def _recurrent(
         )
     else:
         measured = W
-    rho = spectral_radius(measured, method=plan.spectral_method)
+    rho = finite_spectral_radius(measured, plan.spectral_method)  # checked in check_outputs
     return W * (scalars["spec_rad"] / rho), rho
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -9,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src import checks
-from jaxinit._src.krylov import auto_method, krylov_spectral_radius
+from jaxinit._src.krylov import auto_method, finite_matrix_radius, krylov_spectral_radius
 from jaxinit._src.matrices import normalize, square_matrices
 from jaxinit._src.names import SPECTRAL_METHODS, SpectralMethod
 from jaxinit._src.predicted import predicted_radius
@@ -75,11 +76,26 @@ def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Arra
       >>> round(float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]]))), 5)
       2.0
     """
-    M = square_matrices(W)
+    return _radius_by(square_matrices(W), method, lambda M: krylov_spectral_radius(M).radius)
+
+
+def finite_spectral_radius(M: jax.Array, method: SpectralMethod) -> jax.Array:
+    """:func:`spectral_radius` of a square real stack known to be finite, with no check.
+
+    For ``network.build``: its matrices are finite by construction and its
+    outputs are checked afterwards, so no run-time check (a host callback,
+    which JAX's persistent compilation cache refuses) is compiled in.
+    """
+    return _radius_by(M, method, finite_matrix_radius)
+
+
+def _radius_by(
+    M: jax.Array, method: SpectralMethod, krylov: Callable[[jax.Array], jax.Array]
+) -> jax.Array:
     M = M.astype(_working_dtype(M.dtype))
     method = resolve_method(method, M.shape[-1])
     if method == "krylov":
-        return krylov_spectral_radius(M).radius
+        return krylov(M)
     if method == "predicted":
         return predicted_radius(M)
     radius: jax.Array = _radius(M)

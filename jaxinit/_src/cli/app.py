@@ -8,10 +8,11 @@ import math
 import sys
 import warnings
 from collections.abc import Iterator
-from typing import Any, NoReturn, TextIO
+from typing import Any, Literal, NoReturn, TextIO
 
 import jaxinit._src.cli.commands as commands
 import jaxinit._src.cli.options as options
+from jaxinit._src.cache import compilation_cache
 from jaxinit._src.cli.codes import CliError, ExitCode, describe_os_error, epilog, one_line
 from jaxinit._src.files import NpzError
 from jaxinit._src.names import INITIALIZER_NAMES
@@ -42,9 +43,34 @@ def positive_float(text: str) -> float:
     return value
 
 
+def _cache_options() -> Parser:
+    """The options of the persistent compilation cache, shared by every command."""
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("compilation cache")
+    choice = group.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--compile-cache",
+        metavar="DIR",
+        default=None,
+        help="keep compiled programs in DIR, a private folder (default: $JAXINIT_CACHE_DIR, "
+        "else ~/.cache/jaxinit/jax), so the next run with the same sizes need not compile",
+    )
+    choice.add_argument(
+        "--no-compile-cache",
+        dest="compile_cache",
+        action="store_false",
+        help="compile everything afresh and write no cache",
+    )
+    return parent
+
+
+CACHE_OPTIONS = _cache_options()
+
+
 def _add_init(sub: argparse._SubParsersAction[Parser]) -> None:
     init = sub.add_parser(
         "init",
+        parents=[CACHE_OPTIONS],
         help="make a network, save it as .npz with its recipe and print its summary",
         description="Make a network, save it as a PsychRNN-loadable .npz file with its recipe\n"
         "(initializer, key, config, versions) and print a summary. The defaults are those of\n"
@@ -94,6 +120,7 @@ def _add_init(sub: argparse._SubParsersAction[Parser]) -> None:
 def _add_inspect(sub: argparse._SubParsersAction[Parser]) -> None:
     inspect = sub.add_parser(
         "inspect",
+        parents=[CACHE_OPTIONS],
         help="check a jaxinit or PsychRNN .npz file and print its summary",
         description="Load a jaxinit or PsychRNN .npz file safely (no code from the file runs),\n"
         "print its summary and what is odd about it. With --reproduce, also make the\n"
@@ -116,6 +143,7 @@ def _add_inspect(sub: argparse._SubParsersAction[Parser]) -> None:
 def _add_plot(sub: argparse._SubParsersAction[Parser]) -> None:
     plot = sub.add_parser(
         "plot",
+        parents=[CACHE_OPTIONS],
         help="draw a network file's spectrum or weights to an image (extra 'plot')",
         description="Draw the eigenvalues (raw and effective, with the target circle) or the\n"
         "effective recurrent weights (E/I blocks, masked entries) of a jaxinit or PsychRNN\n"
@@ -196,11 +224,32 @@ def translate(err: Exception) -> CliError:
     )
 
 
+@contextlib.contextmanager
+def use_cache(folder: str | Literal[False] | None) -> Iterator[None]:
+    """The compilation cache for one command: in ``folder``, the default (None), or none (False).
+
+    A folder given with ``--compile-cache`` that cannot be used is an error; when the default
+    folder cannot be used, a warning says why and the command goes on without a cache. The
+    process's previous setting comes back afterwards (``main`` may run inside a program).
+    """
+    if folder is False:
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(compilation_cache(folder))
+        except (OSError, ValueError) as err:
+            if folder is not None:
+                raise CliError(ExitCode.USAGE, f"--compile-cache: {one_line(err)}") from err
+            warnings.warn(f"no compilation cache: {err}", stacklevel=3)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        with one_line_warnings():
+        with one_line_warnings(), use_cache(args.compile_cache):
             return int(args.run(args))
     except SystemExit as exit_:  # --help, --version and argparse's usage errors
         return exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
