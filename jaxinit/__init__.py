@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from jaxinit import connectivity as connectivity
 from jaxinit import initializers as initializers
 from jaxinit import schemes as schemes
+from jaxinit._src.basic_rnn import basic_rnn as basic_rnn
 from jaxinit._src.cache import disable_compilation_cache as disable_compilation_cache
 from jaxinit._src.cache import enable_compilation_cache as enable_compilation_cache
 from jaxinit._src.config import Config as Config
@@ -58,6 +59,9 @@ from jaxinit._src.jit import Jitted as Jitted
 from jaxinit._src.jit import jit as jit
 from jaxinit._src.krylov import KrylovResult as KrylovResult
 from jaxinit._src.krylov import krylov_spectral_radius as krylov_spectral_radius
+from jaxinit._src.losses import binary_cross_entropy as binary_cross_entropy
+from jaxinit._src.losses import mean_squared_error as mean_squared_error
+from jaxinit._src.losses import regularization as regularization
 from jaxinit._src.members import member as member
 from jaxinit._src.members import member_key as member_key
 from jaxinit._src.names import DALE_BALANCES as DALE_BALANCES
@@ -99,6 +103,8 @@ OPTIONAL_MODULES = {
     "plot": ("plot", "matplotlib"),
     "haiku": ("haiku", "haiku"),
     "nnx": ("flax", "flax"),
+    "linen": ("flax", "flax"),
+    "equinox": ("equinox", "equinox"),
 }
 
 # Names that moved in jaxinit 0.2; the old spelling works until 0.3.
@@ -112,7 +118,9 @@ if TYPE_CHECKING:
     # module __getattr__ below stays hidden from them, so that a misspelt
     # name is an error rather than a value of unknown type, and the names that
     # moved in 0.2 (still importable, with a DeprecationWarning) are flagged.
+    from jaxinit import equinox as equinox
     from jaxinit import haiku as haiku
+    from jaxinit import linen as linen
     from jaxinit import nnx as nnx
     from jaxinit import plot as plot
     from jaxinit import tf as tf
@@ -176,6 +184,8 @@ __all__ = [
     "__version__",
     "alpha_identity",
     "balance_dale_ratio",
+    "basic_rnn",
+    "binary_cross_entropy",
     "balance_rows",
     "connectivity",
     "bulk_radius",
@@ -191,11 +201,13 @@ __all__ = [
     "keep_fixed",
     "krylov_spectral_radius",
     "load_npz",
+    "mean_squared_error",
     "member",
     "member_key",
     "n_excitatory",
     "predicted_radius",
     "read_provenance",
+    "regularization",
     "reproduce",
     "save_npz",
     "scale_spectral_radius",

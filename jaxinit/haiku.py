@@ -54,10 +54,13 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
     ) from _err
 
 from jaxinit import initializers as kernel_builders
+from jaxinit._src.haiku_rnn import BasicRNN as BasicRNN
+from jaxinit._src.haiku_rnn import to_params as to_params
 from jaxinit._src.kernels.base import layout_choice
 from jaxinit._src.params import Params
 
 __all__ = [
+    "BasicRNN",
     "Creator",
     "HaikuInitializer",
     "alpha_identity",
@@ -68,6 +71,7 @@ __all__ = [
     "gaussian_spectral_radius",
     "glorot_gauss",
     "glorot_unif",
+    "to_params",
     "wrap",
 ]
 

@@ -39,12 +39,13 @@ Example:
 
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Mapping
 from typing import TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 try:
     from flax import nnx
@@ -53,7 +54,8 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
         "jaxinit.nnx needs Flax; install it with: pip install 'jaxinit[flax]'"
     ) from _err
 
-from jaxinit._src import checks
+from jaxinit._src import models
+from jaxinit._src.basic_rnn import DEFAULT_DT, DEFAULT_TAU
 from jaxinit._src.effective import Effective, effective
 from jaxinit._src.names import FIXED_FIELDS, TRAINABLE_FIELDS
 from jaxinit._src.params import Params
@@ -76,16 +78,6 @@ class Fixed(nnx.Variable[_A]):
     """A non-trainable array of a network: a connectivity mask or a Dale sign vector."""
 
 
-def _number(name: str, value: object, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name} must be finite and {kind}, got {value!r}")
-    return value
-
-
 class BasicRNN(nnx.Module):
     """PsychRNN's ``Basic`` continuous-time rate RNN on a jaxinit network.
 
@@ -94,17 +86,23 @@ class BasicRNN(nnx.Module):
         axes), e.g. from :func:`jaxinit.gaussian_spectral_radius`. Its arrays
         are copied into the module's variables.
       dt: the simulation time step (PsychRNN's ``dt``, default 10).
-      tau: the units' time constant (PsychRNN's ``tau``, default 100);
-        ``alpha = dt / tau``.
+      tau: the units' time constant (PsychRNN's ``tau``, default 100), or an
+        ``(N_rec,)`` vector of one per unit; ``alpha = dt / tau``.
       rec_noise: standard deviation of the recurrent noise (PsychRNN's
         ``rec_noise``, default 0). When positive, a call needs ``key`` or
         ``rngs``.
+      fixed: PsychRNN's ``fixed_weights``: a trainable array's name to a 0/1
+        array of its shape, 1 where the entry keeps its initial value. The
+        forward pass uses the initial value there, so those entries get no
+        gradient and :attr:`params` shows them unchanged.
 
     Attributes:
       W_in, W_rec, W_out, b_rec, b_out, init_state: ``nnx.Param``, raw
         (PsychRNN's ``(out, in)`` shapes).
       input_connectivity, rec_connectivity, output_connectivity,
-        dale_rec_diag, dale_out_diag: :class:`Fixed`.
+        dale_rec_diag, dale_out_diag: :class:`Fixed`; so are
+        ``<name>_pinned`` and ``<name>_pinned_value`` for each name in
+        ``fixed``.
       dale_ratio, transfer_function, dt, tau, rec_noise: static.
     """
 
@@ -122,32 +120,64 @@ class BasicRNN(nnx.Module):
     dale_out_diag: Fixed[jax.Array]
 
     def __init__(
-        self, params: Params, *, dt: float = 10.0, tau: float = 100.0, rec_noise: float = 0.0
+        self,
+        params: Params,
+        *,
+        dt: float = DEFAULT_DT,
+        tau: float | ArrayLike = DEFAULT_TAU,
+        rec_noise: float = 0.0,
+        fixed: Mapping[str, ArrayLike] | None = None,
     ) -> None:
-        if not isinstance(params, Params):
-            raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
-        checks.single_network(params)
-        self.dt = _number("dt", dt, positive=True)
-        self.tau = _number("tau", tau, positive=True)
-        self.rec_noise = _number("rec_noise", rec_noise, positive=False)
+        options, pinned = models.setup(params, dt=dt, tau=tau, rec_noise=rec_noise, fixed=fixed)
+        self.options = options
         for name in TRAINABLE:
             setattr(self, name, nnx.Param(jnp.asarray(getattr(params, name))))
         for name in FIXED:
             setattr(self, name, Fixed(jnp.asarray(getattr(params, name))))
+        # Pinned entries and their values, as Fixed variables next to the array.
+        self.pinned_names = tuple(sorted(pinned))
+        for name in self.pinned_names:
+            setattr(self, f"{name}_pinned", Fixed(jnp.asarray(pinned[name])))
+            setattr(self, f"{name}_pinned_value", Fixed(jnp.asarray(getattr(params, name))))
         self.dale_ratio = params.dale_ratio
         self.transfer_function = params.transfer_function
 
     @property
-    def alpha(self) -> float:
-        """``dt / tau``."""
-        return self.dt / self.tau
+    def dt(self) -> float:
+        """The time step."""
+        return self.options.dt
+
+    @property
+    def tau(self) -> float | tuple[float, ...]:
+        """The time constant, or one per unit."""
+        return self.options.tau
+
+    @property
+    def rec_noise(self) -> float:
+        """The standard deviation of the recurrent noise."""
+        return self.options.rec_noise
+
+    @property
+    def alpha(self) -> float | NDArray[np.float64]:
+        """``dt / tau``: a number, or one per unit."""
+        return self.options.constants.alpha
 
     @property
     def params(self) -> Params:
-        """The current arrays as a :class:`~jaxinit.Params` (raw, as trained)."""
+        """The network the model runs now, as a :class:`~jaxinit.Params` (raw).
+
+        Pinned entries (``fixed``) hold their initial values, whatever the
+        optimizer did to the stored arrays.
+        """
         arrays = {name: getattr(self, name)[...] for name in (*TRAINABLE, *FIXED)}
-        return Params(
-            **arrays, dale_ratio=self.dale_ratio, transfer_function=self.transfer_function
+        pinned = {name: getattr(self, f"{name}_pinned")[...] for name in self.pinned_names}
+        values = {name: getattr(self, f"{name}_pinned_value")[...] for name in self.pinned_names}
+        return models.assemble(
+            arrays,
+            pinned,
+            values,
+            dale_ratio=self.dale_ratio,
+            transfer_function=self.transfer_function,
         )
 
     def effective(self) -> Effective:
@@ -174,54 +204,14 @@ class BasicRNN(nnx.Module):
           ``(outputs, states)`` of shapes ``(batch, time, N_out)`` and
           ``(batch, time, N_rec)``: the output and the state after each step.
         """
-        W_rec = self.W_rec[...]
-        x = jnp.asarray(inputs)
-        if x.ndim != 3 or x.shape[-1] != self.W_in.shape[-1]:
-            raise ValueError(
-                f"inputs must have shape (batch, time, N_in={self.W_in.shape[-1]}), "
-                f"got {tuple(x.shape)}"
-            )
-        if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
-            raise TypeError(f"inputs must be real numbers, got dtype {x.dtype}")
-        x = x.astype(W_rec.dtype)
-        noise_key = self._noise_key(key, rngs)
-
-        eff = self.effective()
-        f = self.params.transfer
-        a = self.alpha
-        b_rec = self.b_rec[...][None, :]
-        b_out = self.b_out[...][None, :]
-        batch, steps = x.shape[0], x.shape[1]
-        state = jnp.broadcast_to(self.init_state[...][None, :], (batch, W_rec.shape[-1]))
-        scale = math.sqrt(2.0 * a * self.rec_noise**2)
-
-        def step(
-            s: jax.Array, xs: tuple[jax.Array, jax.Array | None]
-        ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
-            x_t, k_t = xs
-            s = (1 - a) * s + a * (f(s) @ eff.W_rec.T + x_t @ eff.W_in.T + b_rec)
-            if k_t is not None:
-                s = s + scale * jax.random.normal(k_t, s.shape, s.dtype)
-            y = f(s) @ eff.W_out.T + b_out
-            return s, (y, s)
-
-        keys = None if noise_key is None else jax.random.split(noise_key, steps)
-        _, (ys, ss) = jax.lax.scan(step, state, (jnp.swapaxes(x, 0, 1), keys))
-        return jnp.swapaxes(ys, 0, 1), jnp.swapaxes(ss, 0, 1)
+        return models.run(self.params, self.options, inputs, self._noise_key(key, rngs))
 
     def _noise_key(self, key: jax.Array | None, rngs: nnx.Rngs | None) -> jax.Array | None:
         if key is not None and rngs is not None:
             raise TypeError("pass either key or rngs for the recurrent noise, not both")
-        if self.rec_noise == 0:
-            return None
-        if rngs is not None:
-            if not isinstance(rngs, nnx.Rngs):
-                raise TypeError(f"rngs must be an nnx.Rngs, got {type(rngs).__name__}")
-            noise: jax.Array = rngs.noise()  # the noise stream, else the default one
-            return noise
-        if key is None:
-            raise ValueError(
-                f"rec_noise={self.rec_noise!r} is positive: pass key=jax.random.key(...) "
-                "or rngs=nnx.Rngs(...) to draw the recurrent noise"
-            )
-        return key
+        if self.rec_noise == 0 or rngs is None:
+            return key
+        if not isinstance(rngs, nnx.Rngs):
+            raise TypeError(f"rngs must be an nnx.Rngs, got {type(rngs).__name__}")
+        noise: jax.Array = rngs.noise()  # the noise stream, else the default one
+        return noise

@@ -101,7 +101,7 @@ def trainable(tree: _T) -> _T:
     return result
 
 
-def _checked_fixed(fixed: Mapping[str, ArrayLike] | None) -> dict[str, NDArray[np.bool_]]:
+def checked_fixed(fixed: Mapping[str, ArrayLike] | None) -> dict[str, NDArray[np.bool_]]:
     """``fixed`` as bool numpy arrays (True = pinned), every entry checked."""
     if fixed is None:
         return {}
@@ -131,6 +131,18 @@ def _checked_fixed(fixed: Mapping[str, ArrayLike] | None) -> dict[str, NDArray[n
             raise ValueError(f"fixed[{name!r}] must hold only 0 and 1, found {entry!r}")
         checked[name] = array == 1
     return checked
+
+
+def fixed_for(
+    params: Params, fixed: Mapping[str, ArrayLike] | None
+) -> dict[str, NDArray[np.bool_]]:
+    """``fixed`` checked against one network: names, 0/1 values and exact shapes."""
+    pinned = checked_fixed(fixed)
+    for name, mask in pinned.items():
+        shape = tuple(getattr(params, name).shape)
+        if mask.shape != shape:
+            raise ValueError(f"fixed[{name!r}] has shape {mask.shape}; {name} has shape {shape}")
+    return pinned
 
 
 def _keep(tree: Any, fixed: dict[str, NDArray[np.bool_]], what: str) -> Any:
@@ -206,7 +218,7 @@ def zero_fixed(grads: _T, *, fixed: Mapping[str, ArrayLike] | None = None) -> _T
       >>> g.W_rec.tolist(), g.rec_connectivity.tolist()
       ([[0.0, 1.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]])
     """
-    keep = _keep(grads, _checked_fixed(fixed), "gradients")
+    keep = _keep(grads, checked_fixed(fixed), "gradients")
     result: _T = _where(keep, grads, 0.0)
     return result
 
@@ -260,7 +272,7 @@ def keep_fixed(
             "optimizer must be an optax.GradientTransformation (e.g. optax.adam(1e-3)), "
             f"got {type(optimizer).__name__}"
         )
-    pinned = _checked_fixed(fixed)
+    pinned = checked_fixed(fixed)
 
     def init(params: optax.Params) -> optax.OptState:
         _keep(params, pinned, "parameters")  # refuse a bad `fixed` at once
