@@ -122,14 +122,14 @@ def check_key(key: Any) -> None:
         )
 
 
-def first_bad(values: Any, good: Callable[[np.ndarray], np.ndarray]) -> Any:
+def first_bad(values: Any, good: Callable[[NDArray[Any]], NDArray[np.bool_]]) -> Any:
     """First entry of ``values`` (a numpy array) for which ``good`` is false."""
     values = np.asarray(values)
     bad = values[~good(values)]
     return (bad if bad.size else values).ravel()[0].item()
 
 
-def positive_finite(values: np.ndarray) -> NDArray[np.bool_]:
+def positive_finite(values: NDArray[Any]) -> NDArray[np.bool_]:
     """Elementwise ``isfinite(values) & (values > 0)`` for numpy arrays."""
     ok: NDArray[np.bool_] = np.isfinite(values) & (values > 0)
     return ok

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.typing import ArrayLike, DTypeLike
@@ -61,7 +62,7 @@ def dale_diagonals(
     return jnp.where(excitatory, 1, -1).astype(dtype), excitatory.astype(dtype)
 
 
-def balance_weights(N_rec: int, dale_ratio: float) -> np.ndarray:
+def balance_weights(N_rec: int, dale_ratio: float) -> npt.NDArray[np.float64]:
     """PsychRNN's per-unit balancing weights ``v``: 1 for E, ``r / (1 - r)`` for I.
 
     With these weights the summed inhibitory weight of a balanced network

@@ -44,6 +44,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.sharding import Mesh, NamedSharding
 
 from jaxinit._src import checks
@@ -110,7 +111,9 @@ def _check_single_key(key: PRNGKey) -> None:
         )
 
 
-def _member_indices(members: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
+def _member_indices(
+    members: Sequence[int] | npt.NDArray[np.integer[Any]] | None, n: int
+) -> npt.NDArray[np.int32]:
     if members is None:
         return np.arange(n, dtype=np.int32)
     if isinstance(members, (str, bytes)) or np.ndim(members) != 1:
@@ -177,7 +180,7 @@ def _prepare_stacked(
     return dict(prepare_array(config, name, value, members=m) for name, value in stacked.items())
 
 
-def _placeholder(config: Config, name: str) -> np.ndarray:
+def _placeholder(config: Config, name: str) -> npt.NDArray[np.float64]:
     """A valid single-network stand-in for a per-member array."""
     if name in ("Dale_rec", "Dale_out"):
         return np.eye(config.N_rec)
@@ -190,7 +193,7 @@ def _prepare(
     config: Config,
     shared: Mapping[str, Any],
     stacked: Mapping[str, Any],
-) -> tuple[Plan, dict[str, np.ndarray], dict[str, HostOrDeviceArray]]:
+) -> tuple[Plan, dict[str, npt.NDArray[Any]], dict[str, HostOrDeviceArray]]:
     """The initializers' own argument checks, once for the whole ensemble.
 
     The per-member arrays are represented by valid stand-ins so that rules
@@ -215,12 +218,12 @@ def _member_where(member_id: int) -> str:
     return f" in member {member_id} of the ensemble"
 
 
-def _first_bad(ok: np.ndarray) -> int:
+def _first_bad(ok: npt.NDArray[np.bool_]) -> int:
     return int(np.argmin(ok))
 
 
 def _check_block(
-    plan: Plan | None, config: Config, status: Sequence[ArrayLike], ids: np.ndarray
+    plan: Plan | None, config: Config, status: Sequence[ArrayLike], ids: npt.NDArray[np.int32]
 ) -> None:
     """Raise for the first bad member of one block of concrete results."""
     rho, finite, recurrent = (np.asarray(x) for x in status)
@@ -241,7 +244,7 @@ def _check_block(
 
 
 def _check_results(
-    plan: Plan | None, config: Config, status: Status, indices: np.ndarray
+    plan: Plan | None, config: Config, status: Status, indices: npt.NDArray[np.int32]
 ) -> None:
     """The core's checks on every member, naming the first bad one.
 
@@ -271,7 +274,7 @@ def ensemble(
     config: Config,
     *,
     sharding: Mesh | NamedSharding | None = None,
-    members: Sequence[int] | np.ndarray | None = None,
+    members: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
     **given: ArrayLike | None,
 ) -> Params:
     """``n`` networks from one key, as one ``Params`` with a leading member axis.
@@ -395,7 +398,7 @@ def ensemble(
 
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     impl = jax.random.key_impl(key) if typed else None
-    key_data: jax.Array | np.ndarray = jax.random.key_data(key) if typed else key
+    key_data: jax.Array | npt.NDArray[Any] = jax.random.key_data(key) if typed else key
     if place and mesh is not None and axes is not None:
         # Host values (not arrays committed to one local device), so that a
         # mesh spanning several processes accepts them.

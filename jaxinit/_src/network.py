@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
@@ -85,7 +86,7 @@ class Plan(NamedTuple):
     spectral_method: SpectralMethod
 
 
-def plan_of(kind: InitializerName, config: Config) -> tuple[Plan, dict[str, np.ndarray]]:
+def plan_of(kind: InitializerName, config: Config) -> tuple[Plan, dict[str, npt.NDArray[Any]]]:
     """Split ``config`` into the static :class:`Plan` and dynamic scalars."""
     plan = Plan(
         kind=kind,
@@ -118,7 +119,7 @@ def plan_of(kind: InitializerName, config: Config) -> tuple[Plan, dict[str, np.n
 
 def prepare(
     kind: InitializerName, key: PRNGKey, config: Config, given: Mapping[str, Any]
-) -> tuple[Plan, dict[str, np.ndarray], dict[str, HostOrDeviceArray]]:
+) -> tuple[Plan, dict[str, npt.NDArray[Any]], dict[str, HostOrDeviceArray]]:
     """Check the arguments of an initializer (eagerly) and convert ``given``.
 
     Returns ``(plan, scalars, given)`` ready for :func:`build`.

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.sharding import AbstractMesh, Mesh, NamedSharding, PartitionSpec
 
 from jaxinit._src.typing import ArrayLike
@@ -87,7 +88,7 @@ def constrain(value: ArrayLike, mesh: AnyMesh, spec: PartitionSpec) -> jax.Array
     return placed
 
 
-def local_blocks(array: jax.Array) -> Iterator[tuple[int, np.ndarray]]:
+def local_blocks(array: jax.Array) -> Iterator[tuple[int, npt.NDArray[Any]]]:
     """``(start, numpy block)`` for each distinct block held by this process, in order."""
     shards: dict[int, jax.Shard] = {}
     for shard in array.addressable_shards:

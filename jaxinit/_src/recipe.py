@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
@@ -29,11 +30,11 @@ from jaxinit._src.params import Params
 from jaxinit._src.typing import PRNGKey
 
 
-def _frozen_given(given: Mapping[str, Any]) -> Mapping[str, np.ndarray]:
+def _frozen_given(given: Mapping[str, Any]) -> Mapping[str, npt.NDArray[Any]]:
     """Read-only numpy copies of the given arrays (the caller's are untouched)."""
     if not isinstance(given, Mapping):
         raise TypeError(f"given must be a dict of arrays, got {type(given).__name__}")
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, npt.NDArray[Any]] = {}
     for name, value in given.items():
         if name not in PSYCHRNN_NAMES:
             raise TypeError(
@@ -85,7 +86,7 @@ class Recipe:
     initializer: InitializerName
     key: PRNGKey
     config: Config
-    given: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    given: Mapping[str, npt.NDArray[Any]] = dataclasses.field(default_factory=dict)
 
     if TYPE_CHECKING:
         # The network once built, set with object.__setattr__ in __post_init__ and

@@ -30,6 +30,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.experimental import io_callback
 
 
@@ -62,7 +63,7 @@ def failed_check(text: str) -> str | None:
     return None
 
 
-def _first_bad_member(ok: np.ndarray, depth: int) -> tuple[int, ...] | None:
+def _first_bad_member(ok: npt.NDArray[Any], depth: int) -> tuple[int, ...] | None:
     """Index (over the ``depth`` leading member axes) of the first failing member."""
     if ok.all():
         return None

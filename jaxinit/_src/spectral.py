@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.krylov import auto_method, finite_matrix_radius, krylov_spectral_radius
@@ -102,12 +103,12 @@ def _radius_by(
     return radius
 
 
-def check_radius(rho: jax.Array | np.ndarray | np.floating[Any], name: str = "W") -> None:
+def check_radius(rho: jax.Array | npt.NDArray[Any] | np.floating[Any], name: str = "W") -> None:
     """Raise ``ValueError`` unless every radius in ``rho`` is finite and positive."""
 
     ok = jnp.isfinite(rho) & (rho > 0)
 
-    def message(values: np.ndarray) -> str:
+    def message(values: npt.NDArray[Any]) -> str:
         bad = checks.first_bad(values, checks.positive_finite)
         what = "could not be computed (eigvals returned NaN)" if np.isnan(bad) else f"is {bad!r}"
         return (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -159,13 +160,17 @@ class EnsembleSummary:
         return f"{_table(self.rows())}\n{note}"
 
 
-def _radii(params: Params) -> tuple[np.ndarray, np.ndarray]:
+def _radii(params: Params) -> tuple[npt.NDArray[np.floating[Any]], npt.NDArray[np.floating[Any]]]:
     """Raw and effective recurrent spectral radii, each of shape ``batch_shape``."""
     radii = np.asarray(spectral_radius(jnp.stack([params.W_rec, effective(params).W_rec])))
     return radii[0], radii[1]
 
 
-def _counts(params: Params) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+def _counts(
+    params: Params,
+) -> tuple[
+    npt.NDArray[np.integer[Any]] | None, npt.NDArray[np.floating[Any]], npt.NDArray[np.integer[Any]]
+]:
     """Per member: excitatory units (None without Dale), density, autapses."""
     mask = np.asarray(params.rec_connectivity)
     n_exc = (np.asarray(params.dale_rec_diag) > 0).sum(axis=-1) if params.dale else None

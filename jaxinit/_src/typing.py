@@ -7,11 +7,11 @@ say what a value is for (a PRNG key is a ``jax.Array`` too).
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import jax
 import jax.typing
-import numpy as np
+import numpy.typing as npt
 
 #: Anything JAX converts to an array implicitly: a JAX or numpy array, a
 #: numpy scalar or a Python bool, int, float or complex (no lists, no strings).
@@ -22,7 +22,7 @@ ArrayLike: TypeAlias = jax.typing.ArrayLike
 DTypeLike: TypeAlias = jax.typing.DTypeLike
 
 #: An array that is concrete on the host (numpy) or a JAX array (maybe traced).
-HostOrDeviceArray: TypeAlias = np.ndarray | jax.Array
+HostOrDeviceArray: TypeAlias = npt.NDArray[Any] | jax.Array
 
 #: A single JAX PRNG key. jaxinit accepts both kinds JAX makes: a typed key
 #: from ``jax.random.key(seed)`` (shape ``()``, a key dtype) and a legacy raw

@@ -21,7 +21,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, BinaryIO
 
 import numpy as np
@@ -217,7 +217,11 @@ class Reader(EntrySource):
         text = fp.read(length)
         head = io.BytesIO(magic + size_bytes + text)
         head.seek(8)
-        read = np.lib.format.read_array_header_1_0
+        # numpy's stubs leave the header readers unannotated; numpy.lib.format documents
+        # that they return (shape, fortran_order, dtype).
+        read: Callable[[IO[bytes]], tuple[tuple[int, ...], bool, np.dtype[Any]]] = (
+            np.lib.format.read_array_header_1_0
+        )
         if magic[6] == 2:
             read = np.lib.format.read_array_header_2_0
         try:

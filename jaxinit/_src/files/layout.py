@@ -38,8 +38,10 @@ still load exactly as before.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 FORMAT_NAME = "jaxinit.npz"
 FORMAT_VERSION = 2
@@ -68,7 +70,7 @@ def psychrnn_dale_ratio(dale_ratio: float | None) -> float | None:
     return float(dale_ratio)
 
 
-def dale_ratio_entry(dale_ratio: float | None) -> np.ndarray:
+def dale_ratio_entry(dale_ratio: float | None) -> npt.NDArray[Any]:
     """The ``dale_ratio`` entry of a format-2 file (a float64, or None as an object array).
 
     Example:

@@ -86,7 +86,10 @@ def radius_tolerance(dtype: npt.DTypeLike) -> float:
       >>> f"{radius_tolerance(np.float32):.3g}", f"{radius_tolerance(np.float64):.3g}"
       ('0.000345', '1.49e-08')
     """
-    return math.sqrt(float(np.finfo(dtype).eps))
+    # np.dtype(dtype) as a plain dtype[Any]: finfo's stubs take only inexact dtypes, and
+    # finfo itself raises ValueError for any other (as it did given ``dtype`` directly).
+    resolved: np.dtype[Any] = np.dtype(dtype)
+    return math.sqrt(float(np.finfo(resolved).eps))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -481,7 +484,8 @@ def tolerance_text(ulps: int, dtype: npt.DTypeLike, *, rescaled: bool = False) -
     """
     if ulps == 0:
         return "bitwise"
-    power = -int(np.finfo(dtype).nmant)  # eps = 2**power
+    resolved: np.dtype[Any] = np.dtype(dtype)  # typed as in radius_tolerance, for finfo
+    power = -int(np.finfo(resolved).nmant)  # eps = 2**power
     text = (
         f"within {ulps} ulp: |file - regenerated| <= {ulps} * 2**{power} * (largest |entry|) "
         f"for {', '.join(TOLERANT_FIELDS)}"

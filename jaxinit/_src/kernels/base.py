@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
@@ -170,7 +171,9 @@ def orient(W: jax.Array, layout: Layout) -> jax.Array:
     return W if layout == "out_in" else jnp.swapaxes(W, -1, -2)
 
 
-def read_mask(connectivity: Any, layout: Layout, *, square: bool) -> np.ndarray | None:
+def read_mask(
+    connectivity: Any, layout: Layout, *, square: bool
+) -> npt.NDArray[np.float32] | None:
     """The mask as a read-only 0/1 numpy array in the ``"out_in"`` layout."""
     if connectivity is None:
         return None
@@ -193,14 +196,18 @@ def read_mask(connectivity: Any, layout: Layout, *, square: bool) -> np.ndarray 
     return mask
 
 
-def mask_in_layout(mask: np.ndarray | None, layout: Layout) -> np.ndarray | None:
+def mask_in_layout(
+    mask: npt.NDArray[np.float32] | None, layout: Layout
+) -> npt.NDArray[np.float32] | None:
     """An ``"out_in"`` mask back in the caller's layout (a read-only view)."""
     if mask is None:
         return None
     return mask.T if layout == "in_out" else mask
 
 
-def check_mask_shape(mask: np.ndarray | None, shape: tuple[int, int], layout: Layout) -> None:
+def check_mask_shape(
+    mask: npt.NDArray[np.float32] | None, shape: tuple[int, int], layout: Layout
+) -> None:
     """Raise ``ValueError`` when ``shape`` (in ``layout``) is not the mask's shape."""
     if mask is not None and mask.shape != to_out_in(shape, layout):
         expected = to_out_in((mask.shape[0], mask.shape[1]), layout)

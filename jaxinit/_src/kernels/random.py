@@ -9,6 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src import schemes as core_schemes
@@ -105,7 +106,7 @@ def scheme_kernel(
 )
 def draw_scheme(
     key: PRNGKey,
-    mask: np.ndarray | None,
+    mask: npt.NDArray[np.float32] | None,
     scalars: Mapping[str, jax.Array],
     n_exc: jax.Array,
     *,

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src import network
 from jaxinit._src.config import Config
@@ -40,7 +41,7 @@ def recurrent_kernel(
     core_fn: NetworkInitializer,
     options: dict[str, Any],
     config: Config,
-    mask: np.ndarray | None,
+    mask: npt.NDArray[np.float32] | None,
 ) -> KernelInitializer:
     """A :class:`KernelInitializer` that runs ``core_fn(key, config)`` for ``(N, N)``."""
     weights: Weights = options["weights"]

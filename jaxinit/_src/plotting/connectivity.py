@@ -247,7 +247,7 @@ def _draw_degrees(
         ):
             part = degrees[start:stop]
             parts.append((f"{long}: {part.mean():.3g} ± {part.std():.2g}", part, color))
-    bottom = np.zeros(count)
+    bottom: npt.NDArray[np.float64] = np.zeros(count)
     for label, part, color in parts:
         heights = _counts(part, lo, width, count)
         ax.bar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib
@@ -139,7 +140,12 @@ def weights(
     shown = W[connected]
     vmax = float(np.abs(shown).max()) if shown.size else 0.0
     vmax = vmax if vmax > 0 else 1.0
-    image = np.ma.masked_array(W, mask=~connected)
+    # numpy's stubs leave MaskedArray.__new__ unannotated, which strict mypy will not
+    # call from typed code; this name gives the constructor the result type it has here.
+    masked_array: Callable[..., np.ma.MaskedArray[tuple[int, ...], np.dtype[np.float64]]] = (
+        np.ma.masked_array
+    )
+    image = masked_array(W, mask=~connected)
     im = ax.imshow(image, cmap=colormap, vmin=-vmax, vmax=vmax, interpolation="nearest")
     if colorbar:
         ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
