@@ -230,7 +230,22 @@ for case in inputs["meta"]:
     params = params_of(case)
     model = Basic(jtf.psychrnn_params(params, name="m_" + case, **shape))
     record(case, model, NAMES)
-    outputs[case + "/y"], _ = model.test(x)
+    outputs[case + "/y"], outputs[case + "/states"] = model.test(x)
+    model.destruct()
+
+# PsychRNN's loss (output mask) and regularization terms on one network
+for loss_name in ("mean_squared_error", "binary_cross_entropy"):
+    case = inputs["loss_case"]
+    params = params_of(case)
+    d = jtf.psychrnn_params(params, name="r_" + loss_name, **shape)
+    d.update(inputs["regularizers"], loss_function=loss_name)
+    model = Basic(d)
+    model.test(x)  # initialises the variables
+    loss, reg = model.sess.run(
+        [model.loss, model.reg],
+        feed_dict={model.x: x, model.y: inputs["y"], model.output_mask: inputs["mask"]})
+    outputs["loss/" + loss_name] = np.asarray(loss)
+    outputs["reg/" + loss_name] = np.asarray(reg)
     model.destruct()
 
 for case in inputs["saved"]:
@@ -293,7 +308,14 @@ def test_real_psychrnn(tmp_path):
         }
     trained = ["dale_masks"]
     saved = ["plain", "dale_masks", "dale0_masks"]
-    values = {"meta": meta, "shape": shape, "trained": trained, "saved": saved}
+    rng = np.random.default_rng(1)
+    n_out = nets["dale_masks"].W_out.shape[0]
+    arrays["y"] = rng.uniform(0.05, 0.95, size=(3, 8, n_out)).astype(np.float32)
+    arrays["mask"] = (rng.uniform(size=(3, 8, n_out)) < 0.6).astype(np.float32)
+    regularizers = {"L1_in": 0.3, "L1_rec": 0.7, "L1_out": 1.1, "L2_in": 0.2,
+                    "L2_rec": 0.5, "L2_out": 0.9, "L2_firing_rate": 1.3}
+    values = {"meta": meta, "shape": shape, "trained": trained, "saved": saved,
+              "loss_case": "dale_masks", "regularizers": regularizers}
     out = run_psychrnn(_CHILD, tmp_path, arrays=arrays, values=values)
 
     for case, params in nets.items():
@@ -308,6 +330,24 @@ def test_real_psychrnn(tmp_path):
         # and the model computes what the same network computes in jaxinit
         want_y = _simulate(params, x.astype(np.float64), shape["dt"], shape["tau"])
         np.testing.assert_allclose(out[f"{case}/y"], want_y, rtol=1e-4, atol=1e-5, err_msg=case)
+        # jaxinit.basic_rnn, in float32 as PsychRNN: the same outputs and states to
+        # float32 rounding (8 steps of sums over at most N_rec + N_in terms)
+        y, states = jaxinit.basic_rnn(params, x, dt=shape["dt"], tau=shape["tau"])
+        np.testing.assert_allclose(y, out[f"{case}/y"], rtol=1e-5, atol=1e-6, err_msg=case)
+        np.testing.assert_allclose(
+            states, out[f"{case}/states"], rtol=1e-5, atol=1e-6, err_msg=case
+        )
+
+    # PsychRNN's masked losses and regularizers: the same numbers in jaxinit
+    params = nets["dale_masks"]
+    y_hat, states = jaxinit.basic_rnn(params, x, dt=shape["dt"], tau=shape["tau"])
+    reg = jaxinit.regularization(params, states, **regularizers)
+    mse = jaxinit.mean_squared_error(y_hat, arrays["y"], arrays["mask"])
+    bce = jaxinit.binary_cross_entropy(y_hat, arrays["y"], arrays["mask"])
+    for name, loss in (("mean_squared_error", mse), ("binary_cross_entropy", bce)):
+        np.testing.assert_allclose(loss, out[f"loss/{name}"], rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(reg, out[f"reg/{name}"], rtol=1e-5, err_msg=name)
+    assert float(reg) > 0 and float(mse) > 0 and float(bce) > 0
 
     for case in saved:
         got = {name: out[f"saved_{case}/{name}"] for name in WEIGHT_NAMES}
