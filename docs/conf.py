@@ -78,6 +78,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(matplotlib|mpl)(\..*)?"),
     (r"py:.*", r"(flax|nnx|optax)(\..*)?"),
     (r"py:.*", r"(haiku|hk)(\..*)?"),
+    (r"py:.*", r"(equinox|eqx)(\..*)?"),
     (r"py:.*", r"(tensorflow|tf|keras)(\..*)?"),
     (r"py:.*", r"(typing|collections\.abc|collections|types|os|pathlib|numbers)\..*"),
     (r"py:.*", r"(Path|PathLike|ArrayLike|Array|DTypeLike|Figure|Axes|Mesh|NamedSharding)"),
@@ -113,7 +114,9 @@ jaxinit_docs_public_modules = [
     "jaxinit.tf",
     "jaxinit.plot",
     "jaxinit.nnx",
+    "jaxinit.linen",
     "jaxinit.haiku",
+    "jaxinit.equinox",
 ]
 
 # -- MyST and myst-nb -----------------------------------------------------------
@@ -171,6 +174,16 @@ def _record_build(app, exception) -> None:
     (Path(app.outdir) / "build-info.json").write_text(json.dumps(info) + "\n")
 
 
+def _public_bases(app, name, obj, options, bases) -> None:
+    """Show a private jaxinit base class (``jaxinit.linen._Basic``) as its own bases."""
+    shown = []
+    for base in bases:
+        private = base.__name__.startswith("_") and base.__module__.startswith("jaxinit")
+        shown.extend(base.__bases__ if private else [base])
+    bases[:] = list(dict.fromkeys(shown))
+
+
 def setup(app):
     app.connect("config-inited", _copy_notebooks, priority=100)
+    app.connect("autodoc-process-bases", _public_bases)
     app.connect("build-finished", _record_build)

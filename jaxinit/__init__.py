@@ -16,11 +16,16 @@ Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
   and E/I populations, distance-dependent, small-world.
 * ``jaxinit.initializers`` (JAX only, always available) builds
   ``init(key, shape, dtype)`` kernel initializers for Flax and other JAX code.
-* ``jaxinit.tf``, ``jaxinit.plot``, ``jaxinit.haiku`` and ``jaxinit.nnx`` need
-  an optional extra; each is imported on first use (``jaxinit.tf`` works
-  after ``import jaxinit``), and a missing extra raises an ``ImportError``
-  naming it. ``import jaxinit`` never imports TensorFlow, Flax, Haiku or
-  matplotlib.
+* ``jaxinit.basic_rnn(params, inputs)`` runs PsychRNN's Basic rate network
+  on the effective weights; ``mean_squared_error``, ``binary_cross_entropy``
+  and ``regularization`` are PsychRNN's losses and regularizers, and
+  ``trainable``, ``keep_fixed`` and ``zero_fixed`` train without moving the
+  masks, the Dale signs or pinned entries.
+* ``jaxinit.tf``, ``jaxinit.plot``, ``jaxinit.haiku``, ``jaxinit.nnx``,
+  ``jaxinit.linen`` and ``jaxinit.equinox`` need an optional extra; each is
+  imported on first use (``jaxinit.tf`` works after ``import jaxinit``), and
+  a missing extra raises an ``ImportError`` naming it. ``import jaxinit``
+  never imports TensorFlow, Flax, Haiku, Equinox or matplotlib.
 """
 
 import importlib

@@ -155,6 +155,10 @@ class BasicRNNCell(_Basic, nn.RNNCellBase):
         array of its shape, 1 where the entry keeps its initial value.
     """
 
+    # Listed here as well, so that the reference documents them on this class.
+    to_params = _Basic.to_params
+    current = _Basic.current
+
     def __call__(
         self, carry: jax.Array, inputs: ArrayLike
     ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
@@ -199,6 +203,9 @@ class BasicRNN(_Basic):
 
     Attributes: as :class:`BasicRNNCell`.
     """
+
+    to_params = _Basic.to_params
+    current = _Basic.current
 
     def __call__(self, inputs: ArrayLike) -> tuple[jax.Array, jax.Array]:
         """Run the network over ``(batch, time, N_in)`` inputs.

@@ -28,10 +28,11 @@ def test_optional_submodules_are_attributes_and_import_stays_light():
     out = _run(
         """
         import sys, jaxinit
-        heavy = ("tensorflow", "flax", "haiku", "matplotlib")
+        heavy = ("tensorflow", "flax", "haiku", "equinox", "matplotlib", "optax", "neurogym")
         print(sorted(m for m in heavy if m in sys.modules))
         print(jaxinit.initializers.gaussian_spectral_radius.__module__.startswith("jaxinit"))
-        print(jaxinit.plot.__name__, jaxinit.nnx.__name__, jaxinit.haiku.__name__)
+        print(jaxinit.plot.__name__, jaxinit.nnx.__name__, jaxinit.haiku.__name__,
+              jaxinit.linen.__name__, jaxinit.equinox.__name__)
         # dir() leaves the optional modules out, so tools that scan a module's
         # members (doctest, pydoc, IDEs) do not import TensorFlow by accident
         print("tf" in dir(jaxinit))
@@ -41,7 +42,7 @@ def test_optional_submodules_are_attributes_and_import_stays_light():
     lines = out.stdout.split("\n")
     assert lines[0] == "[]"
     assert lines[1] == "True"
-    assert lines[2] == "jaxinit.plot jaxinit.nnx jaxinit.haiku"
+    assert lines[2] == "jaxinit.plot jaxinit.nnx jaxinit.haiku jaxinit.linen jaxinit.equinox"
     assert lines[3] == "False"
 
 

@@ -298,37 +298,31 @@ def _train_linen(params, x):
     variables = model.init(jax.random.key(0), x)
     assert set(variables) == {"params"}
     assert set(variables["params"]) == set(TRAINABLE_FIELDS)
-    opt = _optimizer()
-    p = variables["params"]
-    state = opt.init(p)
-
-    @jax.jit
-    def step(p, state):
-        grads = jax.grad(lambda p: _loss_of(model.apply({"params": p}, x)[0]))(p)
-        updates, state = opt.update(grads, state, p)
-        return optax.apply_updates(p, updates), state, grads
-
-    for _ in range(STEPS):
-        p, state, grads = step(p, state)
+    p, grads = _train_linen_params(model, variables["params"], x)
     return model.to_params({"params": p}), dict(grads)
 
 
 def _train_linen_cell(params, x):
     cell = jaxinit.linen.BasicRNNCell(params, fixed=FIXED)
     rnn = nn.RNN(cell)
-    p = rnn.init(jax.random.key(0), x)["params"]
+    p, grads = _train_linen_params(rnn, rnn.init(jax.random.key(0), x)["params"], x)
+    return cell.to_params(p), dict(grads["cell"])
+
+
+def _train_linen_params(module, p, x):
+    """STEPS of the plain optimizer on a linen module's whole "params" collection."""
     opt = _optimizer()
     state = opt.init(p)
 
     @jax.jit
     def step(p, state):
-        grads = jax.grad(lambda p: _loss_of(rnn.apply({"params": p}, x)[0]))(p)
+        grads = jax.grad(lambda p: _loss_of(module.apply({"params": p}, x)[0]))(p)
         updates, state = opt.update(grads, state, p)
         return optax.apply_updates(p, updates), state, grads
 
     for _ in range(STEPS):
         p, state, grads = step(p, state)
-    return cell.to_params(p), dict(grads["cell"])
+    return p, grads
 
 
 def _train_haiku(params, x):

@@ -37,6 +37,7 @@ def test_ci_script_builds_lints_and_runs_everything_twice_where_it_matters():
     build = [
         "python3 -m venv .venv",
         ".venv/bin/python -m pip install -q 'pip<24.1'",
+        ".venv/bin/python -m pip install -q 'torch==2.13.0'",
         ".venv/bin/python -m pip install -q -e '.[test]'",
         ".venv/bin/ruff check jaxinit tests",
     ]
