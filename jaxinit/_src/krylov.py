@@ -17,19 +17,25 @@ product (not taken from the recurrence), so a run that drifted cannot pass.
 
 Runs that do not meet the tolerance within their budget fall back to the
 full solve, so the returned radius is always usable.
+
+With the default settings and ``64 <= N <= 1024`` the work goes to
+``batched_krylov`` instead (fixed bases, no restarts, one run for a whole
+stack or ``vmap``); this module keeps the restarted method for larger
+matrices and for explicit ``m``, ``k`` or ``max_matvecs``.
 """
 
 from __future__ import annotations
 
 import functools
 import numbers
-from typing import Literal, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxinit._src import checks
+from jaxinit._src import batched_krylov, checks
 from jaxinit._src.arnoldi import Options, at_most_once, core, top_eigenvalue
 from jaxinit._src.matrices import normalize, square_matrices
 from jaxinit._src.typing import ArrayLike, DTypeLike, PRNGKey
@@ -182,6 +188,58 @@ def _traced_single(
     return _finish(theta, residual, matvecs, restarts, tol, need, full)
 
 
+def _from_batch(out: batched_krylov.Batch, tol: jax.Array) -> KrylovResult:
+    restarts = jnp.zeros_like(out.matvecs)
+    return _finish(out.theta, out.residual, out.matvecs, restarts, tol, out.fell_back, out.theta)
+
+
+#: The ``out_batched`` of the batched rule: every output has the batch axis.
+_ALL_BATCHED: Any = KrylovResult._make((True,) * len(KrylovResult._fields))
+
+
+@functools.lru_cache(maxsize=64)
+def _single_or_batched(
+    N: int, opts: Options, fallback: bool, single: str
+) -> Callable[[jax.Array, jax.Array, jax.Array], KrylovResult]:
+    """``f(W, v0, tol)`` for one matrix whose ``jax.vmap`` runs the whole batch at once.
+
+    Called on one matrix, ``f`` is :func:`batched_krylov.radii` on a batch
+    of one (``single="krylov"``) or the full solve (``"eig"``, for
+    ``"auto"`` at sizes where one matrix is faster by the full solve); under
+    ``vmap`` over ``W`` it is :func:`batched_krylov.radii` on the stack.
+    """
+    sizes = batched_krylov.basis_sizes(N)
+
+    def one(W: jax.Array, v0: jax.Array, tol: jax.Array) -> KrylovResult:
+        if single == "eig":
+            full = top_eigenvalue(W)
+            zero = jnp.zeros((), jnp.int32)
+            return _finish(full, jnp.zeros((), W.dtype), zero, zero, tol, jnp.asarray(True), full)
+        out = batched_krylov.radii(W[None], v0, tol, sizes, fallback)
+        return KrylovResult(*(x[0] for x in _from_batch(out, tol)))
+
+    def batch(
+        axis_size: int, in_batched: tuple[bool, bool, bool], W: jax.Array, v0: jax.Array,
+        tol: jax.Array,
+    ) -> tuple[KrylovResult, Any]:
+        if axis_size == 1:  # a batch of one (one member per device) is one matrix
+            args = [x[0] if b else x for x, b in zip((W, v0, tol), in_batched, strict=True)]
+            single_out = one(*args)
+            return KrylovResult(*(x[None] for x in single_out)), _ALL_BATCHED
+        if not in_batched[0]:
+            W = jnp.broadcast_to(W, (axis_size, *W.shape))
+        if in_batched[2]:
+            tol = jnp.min(tol)  # one tolerance for the batch: the strictest
+        out = _from_batch(batched_krylov.radii(W, v0, tol, sizes, fallback), tol)
+        if in_batched[2]:
+            out = out._replace(converged=out.residual <= tol)
+        return out, _ALL_BATCHED
+
+    f = jax.custom_batching.custom_vmap(one)
+    f.def_vmap(batch)
+    return f
+
+
 def _start_vector(key: PRNGKey | None, N: int, dtype: DTypeLike) -> jax.Array:
     if key is None:
         key = jax.random.key(0)
@@ -210,6 +268,19 @@ def krylov_spectral_radius(
     certified within ``max_matvecs`` products are recomputed with the full
     solve (``jnp.linalg.eigvals``) when ``fallback`` is true; ``fell_back``
     says which.
+
+    Many matrices at once: with ``m``, ``k`` and ``max_matvecs`` left at
+    their defaults and ``64 <= N <= 1024``, a stack of matrices, or a
+    ``jax.vmap`` over single calls (an ensemble, a vmapped initializer), runs
+    as one batch (``jaxinit/_src/batched_krylov.py``): one Arnoldi recurrence
+    for all members with fixed bases of about ``4 sqrt(N)`` and then
+    ``7 sqrt(N)`` vectors and no restarts (``restarts`` is 0), each member
+    certified by its own explicit residual, and the full solve only for the
+    members that are not. A single matrix of that size runs as a batch of
+    one: measured at N = 1024, its program compiled in about 2 s against
+    4-6 s for the restarted method and ran 1-2.4x slower (tens of ms). The
+    restarted method serves ``N > 1024`` and calls that set ``m``, ``k`` or
+    ``max_matvecs``.
 
     Works in float32 (float64 input stays float64, 16-bit floats and integers
     are cast to float32), batched over leading axes, and under ``jax.jit`` and
@@ -276,7 +347,8 @@ def krylov_spectral_radius(
         jnp.isfinite(W).all(),
         lambda: "W must be finite (no NaN or inf entries)",
     )
-    return _krylov(W, tol, opts, key, fallback)
+    default = m is None and k is None and max_matvecs is None
+    return _krylov(W, tol, opts, key, fallback, default=default)
 
 
 def finite_matrix_radius(W: jax.Array) -> jax.Array:
@@ -291,12 +363,45 @@ def finite_matrix_radius(W: jax.Array) -> jax.Array:
     N = W.shape[-1]
     dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32
     opts = _options(N, None, None, None)
-    return _krylov(W.astype(dtype), _DEFAULT_TOL, opts, None, True).radius
+    return _krylov(W.astype(dtype), _DEFAULT_TOL, opts, None, True, default=True).radius
+
+
+def finite_auto_radius(W: jax.Array) -> jax.Array:
+    """``method="auto"`` where one matrix alone gets the full solve but a batch does not.
+
+    For sizes where :func:`auto_method` picks ``"eig"`` and
+    :func:`batched_krylov.use_batched` holds: one matrix (given alone, or
+    traced outside any ``vmap``) gets the full solve; a stack, or a
+    ``vmap`` over matrices (an ensemble, a vmapped initializer), gets the
+    batched Krylov radius, certified per member, with the full solve for the
+    members that miss the tolerance. No run-time check is compiled in (see
+    :func:`finite_matrix_radius`).
+    """
+    N = W.shape[-1]
+    dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32
+    opts = _options(N, None, None, None)
+    out = _krylov(W.astype(dtype), _DEFAULT_TOL, opts, None, True, default=True, single="eig")
+    return out.radius
 
 
 def _krylov(
-    W: jax.Array, tol: float, opts: Options, key: PRNGKey | None, fallback: bool
+    W: jax.Array,
+    tol: float,
+    opts: Options,
+    key: PRNGKey | None,
+    fallback: bool,
+    *,
+    default: bool = False,
+    single: str = "krylov",
 ) -> KrylovResult:
+    """The Krylov radius of a normalized-on-the-way stack.
+
+    ``default``: the caller left ``m``, ``k`` and ``max_matvecs`` at their
+    defaults, so a stack of matrices of a size :func:`batched_krylov.use_batched`
+    accepts runs as one batch (:mod:`jaxinit._src.batched_krylov`), both
+    when given as a stack and under a caller's ``vmap``. ``single`` is what
+    one matrix alone gets under a caller's transformation.
+    """
     N = W.shape[-1]
     dtype = W.dtype
     v0 = _start_vector(key, N, dtype)
@@ -306,8 +411,28 @@ def _krylov(
     # meaningful at any scale; the radius is multiplied back at the end.
     flat, scale = normalize(W.reshape((-1, N, N)))
 
+    batched = default and batched_krylov.use_batched(N)
     if checks.is_traced(W) or checks.is_traced(v0):
-        out = jax.vmap(lambda w: _traced_single(w, v0, tol_arr, opts, fallback))(flat)
+        if batched:
+            f = _single_or_batched(N, opts, fallback, single)
+            # a single matrix is called directly, so that the vmap of a caller
+            # (an ensemble) reaches the batched rule
+            out = f(flat[0], v0, tol_arr) if flat.shape[0] == 1 else jax.vmap(
+                f, in_axes=(0, None, None)
+            )(flat, v0, tol_arr)
+            out = out if flat.shape[0] > 1 else KrylovResult(*(x[None] for x in out))
+        else:
+            out = jax.vmap(lambda w: _traced_single(w, v0, tol_arr, opts, fallback))(flat)
+        return _unnormalize(out, scale, batch)
+
+    if single == "eig" and flat.shape[0] == 1:
+        full = _top_eigenvalue_batch(flat)
+        zero = jnp.zeros((1,), jnp.int32)
+        out = _finish(full, jnp.zeros((1,), dtype), zero, zero, tol_arr, jnp.ones((1,), bool), full)
+        return _unnormalize(out, scale, batch)
+    if batched:
+        sizes = batched_krylov.basis_sizes(N)
+        out = _from_batch(batched_krylov.radii(flat, v0, tol_arr, sizes, fallback), tol_arr)
         return _unnormalize(out, scale, batch)
 
     theta, residual, matvecs, restarts = _krylov_batch(flat, v0, tol_arr, opts)
