@@ -367,6 +367,44 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
+def targets(results) -> str:
+    """The issue's targets, each with the value measured in this run."""
+    lines = ["Targets (this run):"]
+    ens = {(r["K"], r["N"]): r for r in results["ensembles"]}
+    for (K, N), goal in (((32, 256), 10.0), ((1000, 256), None), ((32, 64), None)):
+        r = ens.get((K, N))
+        if r is None or r["psychrnn_over_jaxinit_auto"] is None:
+            continue
+        ratio = r["psychrnn_over_jaxinit_auto"]
+        want = f"target >= {goal:g}: {'met' if ratio >= goal else 'missed'}" if goal else "reported"
+        lines.append(f"- K={K}, N={N}: PsychRNN ÷ jaxinit (auto) = {ratio:.3g} ({want})")
+    for r in results["ensembles"]:
+        if r["K"] > 1:
+            ok = r["eig_over_floor"] <= 1.15
+            lines.append(
+                f"- eig overhead K={r['K']} N={r['N']}: {r['eig_over_floor']:.3g} x the LAPACK "
+                f"floor (target <= 1.15: {'met' if ok else 'missed'})"
+            )
+    for r in results["radius"]:
+        goal = {2048: 6.0, 4096: 10.0}.get(r["N"])
+        if goal:
+            ok = r["eig_over_krylov"] >= goal and r["rel_error"] <= 1e-5
+            lines.append(
+                f"- radius N={r['N']}: eig ÷ krylov = {r['eig_over_krylov']:.3g}, error "
+                f"{r['rel_error']:.1e} (one seed; target >= {goal:g}: {'met' if ok else 'missed'})"
+            )
+    for m in results["memory"]:
+        ok = m["peak_over_params"] <= 1.5
+        lines.append(
+            f"- memory K={m['K']} N={m['N']} {m['method']}: {m['peak_over_params']:.2f} x the "
+            f"returned bytes (target <= 1.5: {'met' if ok else 'missed'})"
+        )
+    i = results["import"]["jaxinit_over_jax"]
+    verdict = "met" if i <= 1.2 else "missed"
+    lines.append(f"- import: {i:.2f} x import jax (target <= 1.2: {verdict})")
+    return "\n".join(lines)
+
+
 def machine() -> dict:
     import jax
 
@@ -393,7 +431,7 @@ def main(argv=None) -> int:
     if args.quick:
         grid, sizes, mem, repeats = [(1, 64), (4, 64)], [256], (4, 64), 2
     else:
-        grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1, 1024), (4, 1024)]
+        grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1000, 256), (1, 1024), (4, 1024)]
         sizes, mem, repeats = [1024, 2048, 4096], (64, 512), args.repeats
     t0 = time.perf_counter()
     results = {"machine": machine()}
@@ -408,6 +446,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(results, indent=2))
     print()
     print(table(results))
+    print()
+    print(targets(results))
     print(
         f"\n{results['machine']['cpus']} CPUs, {results['machine']['backend']}, "
         f"jax {results['machine']['jax']}; {results['seconds']:.0f} s; JSON: {out}"
