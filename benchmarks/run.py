@@ -195,7 +195,13 @@ def bench_ensembles(grid, repeats, tmp):
 # --------------------------------------------------------------------------- spectral radius
 
 
-def bench_radius(sizes, repeats):
+def bench_radius(sizes, repeats, seeds=5):
+    """Full ``eigvals`` vs the Krylov radius on Gaussian matrices, ``seeds`` realizations each.
+
+    The crowded edge of a Gaussian spectrum makes some realizations much harder
+    than others, so each size reports the median and the worst ratio and the
+    largest error over its seeds.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -204,31 +210,52 @@ def bench_radius(sizes, repeats):
 
     rows = []
     for N in sizes:
-        rng = np.random.default_rng(N)
-        W = jnp.asarray(rng.standard_normal((N, N)) / np.sqrt(N), jnp.float32)
-        got = {}
+        per_seed = []
+        for seed in range(seeds):
+            rng = np.random.default_rng(N + 1000 * seed)
+            W = jnp.asarray(rng.standard_normal((N, N)) / np.sqrt(N), jnp.float32)
+            got = {}
 
-        def full(W=W, got=got):
-            got["eig"] = jax.block_until_ready(jaxinit.spectral_radius(W))
+            def full(W=W, got=got):
+                got["eig"] = jax.block_until_ready(jaxinit.spectral_radius(W))
 
-        def kry(W=W, got=got):
-            got["krylov"] = jax.block_until_ready(krylov_spectral_radius(W))
+            def kry(W=W, got=got):
+                got["krylov"] = jax.block_until_ready(krylov_spectral_radius(W))
 
-        t0 = time.perf_counter()
-        kry()
-        krylov_first = time.perf_counter() - t0
-        medians = interleaved({"eig": full, "krylov": kry}, repeats)
-        result, reference = got["krylov"], float(got["eig"])
+            t0 = time.perf_counter()
+            kry()
+            krylov_first = time.perf_counter() - t0
+            medians = interleaved({"eig": full, "krylov": kry}, repeats)
+            result, reference = got["krylov"], float(got["eig"])
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "eig_s": medians["eig"],
+                    "krylov_s": medians["krylov"],
+                    "krylov_first_call_s": krylov_first,
+                    "eig_over_krylov": medians["eig"] / medians["krylov"],
+                    "rel_error": abs(float(result.radius) - reference) / reference,
+                    "matvecs": int(result.matvecs),
+                    "fell_back": bool(result.fell_back),
+                }
+            )
+        ratios = [r["eig_over_krylov"] for r in per_seed]
         rows.append(
             {
                 "N": N,
-                "eig_s": medians["eig"],
-                "krylov_s": medians["krylov"],
-                "krylov_compile_s": max(krylov_first - medians["krylov"], 0.0),
-                "eig_over_krylov": medians["eig"] / medians["krylov"],
-                "rel_error": abs(float(result.radius) - reference) / reference,
-                "matvecs": int(result.matvecs),
-                "fell_back": bool(result.fell_back),
+                "seeds": seeds,
+                "eig_s": statistics.median(r["eig_s"] for r in per_seed),
+                "krylov_s": statistics.median(r["krylov_s"] for r in per_seed),
+                # the first seed's first call compiled the program
+                "krylov_compile_s": max(
+                    per_seed[0]["krylov_first_call_s"] - per_seed[0]["krylov_s"], 0.0
+                ),
+                "eig_over_krylov": statistics.median(ratios),
+                "eig_over_krylov_worst": min(ratios),
+                "rel_error": max(r["rel_error"] for r in per_seed),
+                "matvecs": max(r["matvecs"] for r in per_seed),
+                "fell_back": sum(r["fell_back"] for r in per_seed),
+                "per_seed": per_seed,
             }
         )
         print(f"  radius N={N}: {rows[-1]}", flush=True)
@@ -343,14 +370,16 @@ def table(results) -> str:
         )
     lines += [
         "",
-        "| N | eig s | krylov s (compile s) | eig ÷ krylov | rel. error | matvecs |",
-        "|---|---|---|---|---|---|",
+        "| N | seeds | eig s | krylov s (compile s) | eig ÷ krylov, median (worst) "
+        "| max rel. error | max matvecs | fell back |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["radius"]:
         lines.append(
-            f"| {r['N']} | {fmt(r['eig_s'])} | {fmt(r['krylov_s'])} "
-            f"({fmt(r['krylov_compile_s'], 2)}) | {fmt(r['eig_over_krylov'])} | "
-            f"{r['rel_error']:.1e} | {r['matvecs']} |"
+            f"| {r['N']} | {r['seeds']} | {fmt(r['eig_s'])} | {fmt(r['krylov_s'])} "
+            f"({fmt(r['krylov_compile_s'], 2)}) | {fmt(r['eig_over_krylov'])} "
+            f"({fmt(r['eig_over_krylov_worst'])}) | {r['rel_error']:.1e} | {r['matvecs']} "
+            f"| {r['fell_back']} |"
         )
     lines.append("")
     for m in results["memory"]:
@@ -360,6 +389,8 @@ def table(results) -> str:
             f"{m['params_bytes'] / 2**20:.1f} MiB (ratio {m['peak_over_params']:.2f})."
         )
     i = results["import"]
+    if i is None:
+        return "\n".join(lines)
     lines.append(
         f"Import: jaxinit {i['jaxinit']:.2f} s vs jax {i['jax']:.2f} s "
         f"(ratio {i['jaxinit_over_jax']:.2f})."
@@ -390,8 +421,10 @@ def targets(results) -> str:
         if goal:
             ok = r["eig_over_krylov"] >= goal and r["rel_error"] <= 1e-5
             lines.append(
-                f"- radius N={r['N']}: eig ÷ krylov = {r['eig_over_krylov']:.3g}, error "
-                f"{r['rel_error']:.1e} (one seed; target >= {goal:g}: {'met' if ok else 'missed'})"
+                f"- radius N={r['N']}: eig ÷ krylov median {r['eig_over_krylov']:.3g} (worst "
+                f"{r['eig_over_krylov_worst']:.3g}) over {r['seeds']} seeds, max error "
+                f"{r['rel_error']:.1e} (target median >= {goal:g}, every error <= 1e-5: "
+                f"{'met' if ok else 'missed'})"
             )
     for m in results["memory"]:
         ok = m["peak_over_params"] <= 1.5
@@ -425,20 +458,29 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small grid (smoke run)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
+    parser.add_argument(
+        "--only", choices=["radius"], help="run one part alone (writes only that part)"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.quick:
-        grid, sizes, mem, repeats = [(1, 64), (4, 64)], [256], (4, 64), 2
+        grid, sizes, mem, repeats, seeds = [(1, 64), (4, 64)], [256], (4, 64), 2, 1
     else:
         grid = [(1, 64), (32, 64), (1, 256), (32, 256), (1000, 256), (1, 1024), (4, 1024)]
-        sizes, mem, repeats = [1024, 2048, 4096], (64, 512), args.repeats
+        sizes, mem, repeats, seeds = [1024, 2048, 4096], (64, 512), args.repeats, 5
     t0 = time.perf_counter()
     results = {"machine": machine()}
+    if args.only == "radius":
+        results["radius"] = bench_radius(sizes, max(3, repeats - 2), seeds)
+        out.write_text(json.dumps(results, indent=2))
+        print()
+        print(table({"ensembles": [], "radius": results["radius"], "memory": [], "import": None}))
+        return 0
     print("ensembles", flush=True)
     results["ensembles"] = bench_ensembles(grid, repeats, out.parent)
     print("spectral radius", flush=True)
-    results["radius"] = bench_radius(sizes, max(3, repeats - 2))
+    results["radius"] = bench_radius(sizes, max(3, repeats - 2), seeds)
     print("memory and import", flush=True)
     results["memory"] = [bench_memory(*mem, method) for method in ("eig", "auto")]
     results["import"] = bench_import(max(3, repeats))
