@@ -199,7 +199,7 @@ _ALL_BATCHED: Any = KrylovResult._make((True,) * len(KrylovResult._fields))
 
 @functools.lru_cache(maxsize=64)
 def _single_or_batched(
-    N: int, opts: Options, fallback: bool, single: str
+    N: int, fallback: bool, single: str
 ) -> Callable[[jax.Array, jax.Array, jax.Array], KrylovResult]:
     """``f(W, v0, tol)`` for one matrix whose ``jax.vmap`` runs the whole batch at once.
 
@@ -414,7 +414,7 @@ def _krylov(
     batched = default and batched_krylov.use_batched(N)
     if checks.is_traced(W) or checks.is_traced(v0):
         if batched:
-            f = _single_or_batched(N, opts, fallback, single)
+            f = _single_or_batched(N, fallback, single)
             # a single matrix is called directly, so that the vmap of a caller
             # (an ensemble) reaches the batched rule
             out = f(flat[0], v0, tol_arr) if flat.shape[0] == 1 else jax.vmap(
