@@ -109,6 +109,7 @@ python_maximum_signature_line_length = 88
 jaxinit_docs_public_modules = [
     "jaxinit",
     "jaxinit.connectivity",
+    "jaxinit.sparse",
     "jaxinit.schemes",
     "jaxinit.initializers",
     "jaxinit.tf",

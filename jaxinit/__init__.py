@@ -14,6 +14,9 @@ Namespaces, as in JAX (``jax.random.normal(key, shape)`` draws,
 * ``jaxinit.connectivity`` (JAX only, always available) draws 0/1
   connectivity masks: fixed probability, exact counts and degrees, blocks
   and E/I populations, distance-dependent, small-world.
+* ``jaxinit.sparse`` (JAX only, always available) holds networks of
+  10^4-10^6 units with a sparse ``W_rec``: patterns, the three initializers
+  and O(nnz) effective weights and Krylov radius.
 * ``jaxinit.initializers`` (JAX only, always available) builds
   ``init(key, shape, dtype)`` kernel initializers for Flax and other JAX code.
 * ``jaxinit.basic_rnn(params, inputs)`` runs PsychRNN's Basic rate network
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING
 from jaxinit import connectivity as connectivity
 from jaxinit import initializers as initializers
 from jaxinit import schemes as schemes
+from jaxinit import sparse as sparse
 from jaxinit._src.basic_rnn import basic_rnn as basic_rnn
 from jaxinit._src.cache import disable_compilation_cache as disable_compilation_cache
 from jaxinit._src.cache import enable_compilation_cache as enable_compilation_cache
@@ -44,6 +48,7 @@ from jaxinit._src.dale import balance_rows as balance_rows
 from jaxinit._src.dale import dale_vectors as dale_vectors
 from jaxinit._src.dale import n_excitatory as n_excitatory
 from jaxinit._src.effective import Effective as Effective
+from jaxinit._src.effective import SparseEffective as SparseEffective
 from jaxinit._src.effective import effective as effective
 from jaxinit._src.ensemble import ensemble as ensemble
 from jaxinit._src.files import DaleRatioWarning as DaleRatioWarning
@@ -181,6 +186,7 @@ __all__ = [
     "Recipe",
     "Reproduction",
     "SpectralMethod",
+    "SparseEffective",
     "Spread",
     "Summary",
     "UnregulatedSpectrumWarning",
@@ -217,6 +223,7 @@ __all__ = [
     "save_npz",
     "scale_spectral_radius",
     "schemes",
+    "sparse",
     "spectral_radius",
     "summarize",
     "trainable",

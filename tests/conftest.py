@@ -74,6 +74,7 @@ NUMERICS_MODULES = frozenset(
         "test_schemes.py",
         "test_spectral.py",
         "test_spectral_krylov.py",
+        "test_sparse_network.py",
     }
 )
 

@@ -102,7 +102,10 @@ def test_params_replace_keeps_shapes():
 
 
 def test_effective_refuses_a_dict():
-    with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params, got dict"):
+    with pytest.raises(
+        TypeError,
+        match=r"params must be a jaxinit\.Params or jaxinit\.sparse\.SparseParams, got dict",
+    ):
         jaxinit.effective({"W_rec": np.eye(2)})
 
 

@@ -3,7 +3,9 @@
 :func:`core` runs on one matrix: a first Arnoldi pass looked at at the sizes
 of :func:`check_sizes` (three static look sizes), thick restarts while the top
 Ritz pair is not converged, and an explicit residual as the certificate.
-Everything is pure JAX with static shapes, so it vmaps over members.
+Everything is pure JAX with static shapes, so it vmaps over members. The
+matrix is only used through products ``W @ v``, so it may be dense or a
+:class:`~jaxinit.sparse.RowSparse`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxinit._src.sparse.rows import RowSparse
+
 _T = TypeVar("_T")
+
+#: What the iteration multiplies by: a dense matrix, or a sparse one (O(nnz) products).
+Operator = jax.Array | RowSparse
 
 #: The top Ritz pair and its residual estimate: ``(theta, y, est)``.
 Pair = tuple[jax.Array, jax.Array, jax.Array]
@@ -46,7 +53,7 @@ def check_sizes(m: int) -> tuple[int, ...]:
 
 
 def arnoldi_step(
-    W: jax.Array,
+    W: Operator,
     j: jax.Array,
     V: jax.Array,
     H: jax.Array,
@@ -234,7 +241,7 @@ def at_most_once(active: Callable[[_T], jax.Array], fn: Callable[[_T], _T], x: _
 class Context(NamedTuple):
     """What every step of :func:`core` reads: the matrix and static sizes."""
 
-    W: jax.Array
+    W: Operator
     tol: jax.Array
     tiny: jax.Array
     opts: Options
@@ -350,7 +357,7 @@ def _certificate(ctx: Context, s: State) -> jax.Array:
 
 
 def core(
-    W: jax.Array, v0: jax.Array, tol: jax.Array, opts: Options
+    W: Operator, v0: jax.Array, tol: jax.Array, opts: Options
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Krylov-Schur on one matrix: (eigenvalue, relative residual, matvecs, restarts)."""
     N, m, dtype = W.shape[-1], opts.m, W.dtype

@@ -38,6 +38,7 @@ import numpy as np
 from jaxinit._src import batched_krylov, checks
 from jaxinit._src.arnoldi import Options, at_most_once, core, top_eigenvalue
 from jaxinit._src.matrices import normalize, square_matrices
+from jaxinit._src.sparse.rows import RowSparse
 from jaxinit._src.typing import ArrayLike, DTypeLike, PRNGKey
 
 #: Below this size :func:`auto_method` picks the full solve (see its docstring).
@@ -249,7 +250,7 @@ def _start_vector(key: PRNGKey | None, N: int, dtype: DTypeLike) -> jax.Array:
 
 
 def krylov_spectral_radius(
-    W: ArrayLike,
+    W: ArrayLike | RowSparse,
     *,
     tol: float = _DEFAULT_TOL,
     m: int | None = None,
@@ -302,8 +303,18 @@ def krylov_spectral_radius(
     principle miss an eigenvalue whose eigenvector is nearly orthogonal to
     the start vector; a random start vector makes that unlikely.
 
+    Sparse matrices: ``W`` may be a :class:`~jaxinit.sparse.RowSparse`
+    (one matrix or a stack). Each product is then O(nnz), the default basis
+    is bounded by the matrix's own size
+    (:func:`jaxinit.sparse.sparse_basis_size`: 64 to 256 vectors), and the
+    full solve for an uncertified matrix is used only when its dense copy
+    fits in 1 GiB (``N <= 16384`` in float32); a larger one raises
+    ``ValueError`` naming the size instead of densifying it. Inside a
+    caller's transformation a sparse matrix never falls back: ``converged``
+    says whether the answer is certified.
+
     Args:
-      W: real array of shape ``(..., N, N)``, finite.
+      W: real array of shape ``(..., N, N)``, finite, or a ``RowSparse``.
       tol: relative residual to reach, in (0, 1).
       m: basis size (default about ``6.4 sqrt(N)``, a multiple of 8 and at
         most ``N``: 208 at N = 1024, 416 at N = 4096); larger needs fewer
@@ -333,12 +344,18 @@ def krylov_spectral_radius(
       >>> bool(abs(res.radius - full) <= 1e-5 * full)
       True
     """
-    W = square_matrices(W)
     tol = checks.finite_float("tol", tol, positive=True)
     if not tol < 1:
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
     if not isinstance(fallback, bool):
         raise TypeError(f"fallback must be True or False, got {fallback!r}")
+    if isinstance(W, RowSparse):
+        from jaxinit._src.sparse.radius import sparse_radius
+
+        return sparse_radius(
+            W, tol=tol, m=m, k=k, max_matvecs=max_matvecs, key=key, fallback=fallback
+        )
+    W = square_matrices(W)
     N = W.shape[-1]
     opts = _options(N, m, k, max_matvecs)
     dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32

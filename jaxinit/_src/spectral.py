@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,7 @@ from jaxinit._src.krylov import (
 from jaxinit._src.matrices import normalize, square_matrices
 from jaxinit._src.names import SPECTRAL_METHODS, SpectralMethod
 from jaxinit._src.predicted import predicted_radius
+from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.typing import ArrayLike, DTypeLike
 
 
@@ -57,7 +58,7 @@ def resolve_method(method: SpectralMethod, N: int) -> SpectralMethod:
     return method
 
 
-def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Array:
+def spectral_radius(W: ArrayLike | RowSparse, *, method: SpectralMethod = "eig") -> jax.Array:
     """Largest absolute eigenvalue of ``W``, batched over leading axes.
 
     ``method="eig"`` (default) uses ``jnp.linalg.eigvals`` (LAPACK ``geev`` on
@@ -82,8 +83,13 @@ def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Arra
     cast to float32). A failed ``eig`` solve gives NaN, which
     :func:`scale_spectral_radius` and the initializers turn into an error.
 
+    A :class:`~jaxinit.sparse.RowSparse` matrix (or stack) is measured
+    without a dense copy by ``"krylov"`` and ``"auto"`` (see
+    :func:`~jaxinit.krylov_spectral_radius`); ``"eig"`` densifies it and is
+    refused above 1 GiB; ``"predicted"`` does not take it yet.
+
     Args:
-      W: array of shape ``(..., N, N)``.
+      W: array of shape ``(..., N, N)``, or a ``RowSparse``.
       method: ``"eig"``, ``"krylov"``, ``"auto"`` or ``"predicted"``.
 
     Returns:
@@ -94,9 +100,30 @@ def spectral_radius(W: ArrayLike, *, method: SpectralMethod = "eig") -> jax.Arra
       >>> round(float(spectral_radius(jnp.array([[0.0, 2.0], [-2.0, 0.0]]))), 5)
       2.0
     """
+    if isinstance(W, RowSparse):
+        return _sparse_radius(W, method)
     return _radius_by(
         square_matrices(W), method, lambda M: krylov_spectral_radius(M).radius, finite_auto_radius
     )
+
+
+def _sparse_radius(W: RowSparse, method: SpectralMethod) -> jax.Array:
+    """:func:`spectral_radius` of a :class:`RowSparse` matrix (or stack)."""
+    from jaxinit._src.sparse.radius import DENSE_FALLBACK_BYTES, dense_fallback_fits
+
+    checks.one_of("method", method, METHODS)
+    W = check_row_sparse(W)
+    if method in ("krylov", "auto"):
+        return krylov_spectral_radius(W).radius
+    if method == "predicted":
+        raise ValueError("method='predicted' does not take sparse matrices yet; use 'krylov'")
+    n = W.n_cols
+    if not dense_fallback_fits(n, W.values.dtype, count=int(np.prod(W.batch_shape))):
+        raise ValueError(
+            f"method='eig' needs a dense {n} x {n} copy of the sparse matrix, more than "
+            f"{DENSE_FALLBACK_BYTES / 2**30:g} GiB; use method='krylov'"
+        )
+    return spectral_radius(W.todense(), method="eig")
 
 
 def finite_spectral_radius(M: jax.Array, method: SpectralMethod) -> jax.Array:
@@ -143,15 +170,29 @@ def check_radius(rho: jax.Array | npt.NDArray[Any] | np.floating[Any], name: str
     checks.require(ok, message, operands=(rho,))
 
 
+@overload
+def scale_spectral_radius(
+    W: RowSparse, spec_rad: ArrayLike, *, method: SpectralMethod = "eig"
+) -> RowSparse: ...
+
+
+@overload
 def scale_spectral_radius(
     W: ArrayLike, spec_rad: ArrayLike, *, method: SpectralMethod = "eig"
-) -> jax.Array:
+) -> jax.Array: ...
+
+
+def scale_spectral_radius(
+    W: ArrayLike | RowSparse, spec_rad: ArrayLike, *, method: SpectralMethod = "eig"
+) -> jax.Array | RowSparse:
     """Rescale ``W`` so that its spectral radius is ``spec_rad``.
 
     Computes ``spec_rad * W / spectral_radius(W)`` (PsychRNN's formula),
     batched over leading axes; ``spec_rad`` may be a scalar or broadcast
     against ``W.shape[:-2]``. A matrix whose radius is zero (nilpotent, e.g.
-    all zeros) or cannot be computed raises ``ValueError``.
+    all zeros) or cannot be computed raises ``ValueError``. A
+    :class:`~jaxinit.sparse.RowSparse` comes back as a ``RowSparse`` on the
+    same pattern (use ``method="krylov"`` for one that is large).
 
     Example:
       >>> import jax.numpy as jnp
@@ -159,8 +200,36 @@ def scale_spectral_radius(
       >>> round(float(spectral_radius(W)), 6)
       1.5
     """
+    if isinstance(W, RowSparse):
+        return _scale_sparse(W, spec_rad, method)
     M = square_matrices(W)
-    target = jnp.asarray(spec_rad, _working_dtype(M.dtype))
+    target = _target(spec_rad, M.dtype)
+    # Scale by the radius of the normalized matrix: every factor stays near 1,
+    # whatever the scale of W and spec_rad (no intermediate overflow).
+    Wn, _ = normalize(M.astype(_working_dtype(M.dtype)))
+    rho = spectral_radius(Wn, method=method)
+    check_radius(rho)
+    out = (Wn * (target / rho)[..., None, None]).astype(M.dtype)
+    _check_scaled(out, M.dtype)
+    return out
+
+
+def _scale_sparse(W: RowSparse, spec_rad: ArrayLike, method: SpectralMethod) -> RowSparse:
+    from jaxinit._src.sparse.radius import normalize_rows
+
+    W = check_row_sparse(W)
+    target = _target(spec_rad, W.values.dtype)
+    Wn, _ = normalize_rows(W.with_values(W.values.astype(_working_dtype(W.values.dtype))))
+    rho = spectral_radius(Wn, method=method)
+    check_radius(rho)
+    out = (Wn.values * (target / rho)[..., None, None]).astype(W.values.dtype)
+    _check_scaled(out, W.values.dtype)
+    return W.with_values(out)
+
+
+def _target(spec_rad: ArrayLike, dtype: DTypeLike) -> jax.Array:
+    """``spec_rad`` as an array, after checking it is finite and positive."""
+    target = jnp.asarray(spec_rad, _working_dtype(dtype))
     ok = jnp.isfinite(target) & (target > 0)
     checks.require(
         ok,
@@ -170,17 +239,14 @@ def scale_spectral_radius(
         ),
         operands=(target,),
     )
-    # Scale by the radius of the normalized matrix: every factor stays near 1,
-    # whatever the scale of W and spec_rad (no intermediate overflow).
-    Wn, _ = normalize(M.astype(_working_dtype(M.dtype)))
-    rho = spectral_radius(Wn, method=method)
-    check_radius(rho)
-    out = (Wn * (target / rho)[..., None, None]).astype(M.dtype)
+    return target
+
+
+def _check_scaled(out: jax.Array, dtype: DTypeLike) -> None:
     checks.require(
         jnp.isfinite(out).all(),
         lambda: (
-            f"scaling W to spec_rad overflowed {M.dtype}: its entries are too large "
+            f"scaling W to spec_rad overflowed {dtype}: its entries are too large "
             "next to its spectral radius; use a smaller spec_rad or a better-conditioned W"
         ),
     )
-    return out
