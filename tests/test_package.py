@@ -149,7 +149,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, index):
     source = code_blocks("python")[index]
     namespace = {}
     exec(compile(source, f"README.md python block {index}", "exec"), namespace)
-    results = [v for v in namespace.values() if isinstance(v, jaxinit.Params)]
+    networks = (jaxinit.Params, jaxinit.sparse.SparseParams)
+    results = [v for v in namespace.values() if isinstance(v, networks)]
     assert results, "each README example makes a network"
     if "save_npz(" in source:
         assert (tmp_path / "net.npz").exists()

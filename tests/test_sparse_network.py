@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxinit
-from jaxinit._src.krylov import _options
+from jaxinit._src.krylov import krylov_options
 from jaxinit._src.sparse import network as sparse_network
 from jaxinit._src.sparse import radius as sparse_radius_module
 from jaxinit.sparse import RowSparse, fixed_in_degree, from_dense
@@ -122,14 +122,26 @@ def test_uncertified_large_matrix_is_never_densified():
         jaxinit.krylov_spectral_radius(W, max_matvecs=10)
     with pytest.raises(ValueError, match=r"method='eig' needs a dense 20000 x 20000 copy"):
         jaxinit.spectral_radius(W, method="eig")
-    with pytest.raises(ValueError, match="method='predicted' does not take sparse matrices yet"):
-        jaxinit.spectral_radius(W, method="predicted")
+
+
+@pytest.mark.parametrize("make", MATRICES.values(), ids=MATRICES.keys())
+def test_predicted_radius_of_sparse_matrices_equals_the_dense_prediction(make):
+    """The O(nnz) prediction is the dense one of the same matrix: both are the Perron root
+    of one variance profile, to the power iteration's 1e-6 and float32 sums of N terms."""
+    W = make(0)
+    dense = W.todense()
+    ours = jaxinit.predicted_radius(W)
+    np.testing.assert_allclose(ours, jaxinit.predicted_radius(dense), rtol=1e-5)
+    np.testing.assert_allclose(jaxinit.spectral_radius(W, method="predicted"), ours)
+    stack = jax.tree.map(lambda a: jnp.stack([a, 2 * a if a.dtype == jnp.float32 else a]), W)
+    np.testing.assert_allclose(jaxinit.predicted_radius(stack), [ours, 2 * ours], rtol=1e-5)
+    assert not jaxinit.predicted_radius(W, finite_n=False) > ours
 
 
 def test_sparse_radius_program_holds_no_n_by_n_array():
     n = 10_000
     W = gaussian_values(random_pattern(0, n, 100), 1)
-    opts = _options(n, jaxinit.sparse.sparse_basis_size(n, 100), None, None)
+    opts = krylov_options(n, jaxinit.sparse.sparse_basis_size(n, 100), None, None)
     jaxpr = jax.make_jaxpr(
         lambda W, v: sparse_radius_module._sparse_core(W, v, jnp.float32(TOL), opts)
     )(W, jnp.ones(n))
@@ -186,6 +198,21 @@ def test_gaussian_spectral_radius_equals_the_dense_network(dale_ratio, dale_bala
     # the radius asked for, on the matrix asked for
     got = full_radius(np.asarray(eff.todense() if of == "effective" else as_dense.W_rec))
     assert abs(got - cfg.spec_rad) <= network_bound(np.asarray(measured), method) * cfg.spec_rad
+
+
+@pytest.mark.parametrize("balance", ["rows", None])
+def test_predicted_method_equals_the_dense_network(balance):
+    n = 300
+    P = random_pattern(6, n, 30)
+    V = gaussian_values(P, 2)
+    cfg = jaxinit.Config(N_in=2, N_rec=n, N_out=1, dale_ratio=0.8, dale_balance=balance,
+                         spectral_radius_of="effective", spectral_method="predicted")
+    sp = jaxinit.sparse.gaussian_spectral_radius(jax.random.key(0), cfg, P, W_rec=V)
+    dense = jaxinit.gaussian_spectral_radius(
+        jax.random.key(0), cfg, W_rec=V.todense(), rec_connectivity=P.todense()
+    )
+    largest = float(jnp.abs(dense.W_rec).max())
+    np.testing.assert_allclose(sp.W_rec.todense(), dense.W_rec, rtol=0, atol=1e-5 * largest)
 
 
 def test_gaussian_spectral_radius_draws_its_own_values_with_the_key_rule():
@@ -326,10 +353,6 @@ def test_sparse_initializer_errors():
     ):
         jaxinit.sparse.alpha_identity(key, jaxinit.Config(N_in=1, N_rec=n, N_out=1, alpha=1.0),
                                       P, W_rec=P)
-    with pytest.raises(
-        ValueError, match="spectral_method='predicted' does not take sparse networks"
-    ):
-        init(key, jaxinit.Config(N_in=1, N_rec=n, N_out=1, spectral_method="predicted"), P)
     with pytest.raises(ValueError, match=r"W_in must have shape \(30, 1\), got \(2, 2\)"):
         init(key, cfg, P, W_in=np.ones((2, 2)))
     with pytest.raises(

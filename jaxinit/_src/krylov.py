@@ -108,7 +108,8 @@ def auto_method(N: int) -> Literal["eig", "krylov"]:
     return "eig" if N < KRYLOV_MIN_N else "krylov"
 
 
-def _options(N: int, m: int | None, k: int | None, max_matvecs: int | None) -> Options:
+def krylov_options(N: int, m: int | None, k: int | None, max_matvecs: int | None) -> Options:
+    """The checked basis size, restart size and budget; ``None`` takes each default."""
     if m is None:
         size = default_basis_size(N)
     else:
@@ -133,7 +134,7 @@ def _options(N: int, m: int | None, k: int | None, max_matvecs: int | None) -> O
     return Options(m=size, k=keep, max_matvecs=budget)
 
 
-def _finish(
+def make_result(
     theta: jax.Array,
     residual: jax.Array,
     matvecs: jax.Array,
@@ -142,6 +143,7 @@ def _finish(
     fell_back: jax.Array,
     full: jax.Array,
 ) -> KrylovResult:
+    """A :class:`KrylovResult` from the Krylov answer and, where ``fell_back``, the full solve's."""
     converged = residual <= tol
     eigenvalue = jnp.where(fell_back, full, theta)
     return KrylovResult(
@@ -186,12 +188,14 @@ def _traced_single(
         return top_eigenvalue(x[1]), x[1]
 
     full, _ = at_most_once(needed, solve, (theta, W))
-    return _finish(theta, residual, matvecs, restarts, tol, need, full)
+    return make_result(theta, residual, matvecs, restarts, tol, need, full)
 
 
 def _from_batch(out: batched_krylov.Batch, tol: jax.Array) -> KrylovResult:
     restarts = jnp.zeros_like(out.matvecs)
-    return _finish(out.theta, out.residual, out.matvecs, restarts, tol, out.fell_back, out.theta)
+    return make_result(
+        out.theta, out.residual, out.matvecs, restarts, tol, out.fell_back, out.theta
+    )
 
 
 #: The ``out_batched`` of the batched rule: every output has the batch axis.
@@ -215,7 +219,8 @@ def _single_or_batched(
         if single == "eig":
             full = top_eigenvalue(W)
             zero = jnp.zeros((), jnp.int32)
-            return _finish(full, jnp.zeros((), W.dtype), zero, zero, tol, jnp.asarray(True), full)
+            none = jnp.zeros((), W.dtype)
+            return make_result(full, none, zero, zero, tol, jnp.asarray(True), full)
         out = batched_krylov.radii(W[None], v0, tol, sizes, fallback)
         return KrylovResult(*(x[0] for x in _from_batch(out, tol)))
 
@@ -241,7 +246,8 @@ def _single_or_batched(
     return f
 
 
-def _start_vector(key: PRNGKey | None, N: int, dtype: DTypeLike) -> jax.Array:
+def start_vector(key: PRNGKey | None, N: int, dtype: DTypeLike) -> jax.Array:
+    """The Krylov start vector: ``normal(key, (N,))``, ``key=jax.random.key(0)`` by default."""
     if key is None:
         key = jax.random.key(0)
     else:
@@ -357,7 +363,7 @@ def krylov_spectral_radius(
         )
     W = square_matrices(W)
     N = W.shape[-1]
-    opts = _options(N, m, k, max_matvecs)
+    opts = krylov_options(N, m, k, max_matvecs)
     dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32
     W = W.astype(dtype)
     checks.require(
@@ -379,7 +385,7 @@ def finite_matrix_radius(W: jax.Array) -> jax.Array:
     """
     N = W.shape[-1]
     dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32
-    opts = _options(N, None, None, None)
+    opts = krylov_options(N, None, None, None)
     return _krylov(W.astype(dtype), _DEFAULT_TOL, opts, None, True, default=True).radius
 
 
@@ -396,7 +402,7 @@ def finite_auto_radius(W: jax.Array) -> jax.Array:
     """
     N = W.shape[-1]
     dtype = jnp.float64 if W.dtype == jnp.float64 else jnp.float32
-    opts = _options(N, None, None, None)
+    opts = krylov_options(N, None, None, None)
     out = _krylov(W.astype(dtype), _DEFAULT_TOL, opts, None, True, default=True, single="eig")
     return out.radius
 
@@ -421,7 +427,7 @@ def _krylov(
     """
     N = W.shape[-1]
     dtype = W.dtype
-    v0 = _start_vector(key, N, dtype)
+    v0 = start_vector(key, N, dtype)
     tol_arr = jnp.asarray(tol, dtype)
     batch = W.shape[:-2]
     # Entries of order one keep the recurrence's small-number thresholds
@@ -445,7 +451,8 @@ def _krylov(
     if single == "eig" and flat.shape[0] == 1:
         full = _top_eigenvalue_batch(flat)
         zero = jnp.zeros((1,), jnp.int32)
-        out = _finish(full, jnp.zeros((1,), dtype), zero, zero, tol_arr, jnp.ones((1,), bool), full)
+        none = jnp.zeros((1,), dtype)
+        out = make_result(full, none, zero, zero, tol_arr, jnp.ones((1,), bool), full)
         return _unnormalize(out, scale, batch)
     if batched:
         sizes = batched_krylov.basis_sizes(N)
@@ -460,7 +467,7 @@ def _krylov(
         bad = np.flatnonzero(~converged)
         full = theta.at[bad].set(_top_eigenvalue_batch(flat[bad]))
         fell_back[bad] = True
-    out = _finish(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
+    out = make_result(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
     return _unnormalize(out, scale, batch)
 
 

@@ -199,7 +199,7 @@ def _masks_and_signs(
     return out, mask_is_ones
 
 
-def _other_arrays(
+def other_arrays(
     plan: Plan, scalars: Arrays, keys: Arrays, given: Arrays, masks: Arrays
 ) -> dict[str, jax.Array]:
     """``W_in``, ``W_out``, the biases and ``init_state`` (drawn unless given)."""
@@ -293,7 +293,7 @@ def build(
     """
     keys = dict(zip(KEY_SLOTS, jax.random.split(key, len(KEY_SLOTS)), strict=True))
     masks, mask_is_ones = _masks_and_signs(plan, scalars, given)
-    out = {**masks, **_other_arrays(plan, scalars, keys, given, masks)}
+    out = {**masks, **other_arrays(plan, scalars, keys, given, masks)}
     out["W_rec"], rho = _recurrent(plan, scalars, keys["W_rec"], given, masks, mask_is_ones)
     finite = jnp.stack([jnp.isfinite(out[name]).all() for name in ARRAY_FIELDS])
     status = Status(rho, finite, _has_recurrence(plan, masks, mask_is_ones))

@@ -14,7 +14,7 @@ from jaxinit._src.transfer import TransferFunction, lookup
 _T = TypeVar("_T")
 
 
-def _static(default: _T) -> _T:
+def static_field(default: _T) -> _T:
     # The field's value is pytree metadata, not a leaf (see register_dataclass).
     field: _T = dataclasses.field(default=default, metadata={"static": True})
     return field
@@ -58,8 +58,8 @@ class Params:
     output_connectivity: jax.Array
     dale_rec_diag: jax.Array
     dale_out_diag: jax.Array
-    dale_ratio: float | None = _static(None)
-    transfer_function: str = _static("relu")
+    dale_ratio: float | None = static_field(None)
+    transfer_function: str = static_field("relu")
 
     @property
     def N_in(self) -> int:

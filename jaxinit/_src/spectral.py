@@ -85,8 +85,8 @@ def spectral_radius(W: ArrayLike | RowSparse, *, method: SpectralMethod = "eig")
 
     A :class:`~jaxinit.sparse.RowSparse` matrix (or stack) is measured
     without a dense copy by ``"krylov"`` and ``"auto"`` (see
-    :func:`~jaxinit.krylov_spectral_radius`); ``"eig"`` densifies it and is
-    refused above 1 GiB; ``"predicted"`` does not take it yet.
+    :func:`~jaxinit.krylov_spectral_radius`) and ``"predicted"`` (in
+    O(nnz)); ``"eig"`` densifies it and is refused above 1 GiB.
 
     Args:
       W: array of shape ``(..., N, N)``, or a ``RowSparse``.
@@ -116,7 +116,7 @@ def _sparse_radius(W: RowSparse, method: SpectralMethod) -> jax.Array:
     if method in ("krylov", "auto"):
         return krylov_spectral_radius(W).radius
     if method == "predicted":
-        raise ValueError("method='predicted' does not take sparse matrices yet; use 'krylov'")
+        return predicted_radius(W)
     n = W.n_cols
     if not dense_fallback_fits(n, W.values.dtype, count=int(np.prod(W.batch_shape))):
         raise ValueError(

@@ -27,6 +27,7 @@ from jaxinit._src.dale import dale_diagonals
 from jaxinit._src.names import KEY_SLOTS, InitializerName
 from jaxinit._src.network import Arrays, Plan
 from jaxinit._src.sparse.params import SparseParams, effective_rec
+from jaxinit._src.sparse.predicted import sparse_predicted_radius
 from jaxinit._src.sparse.radius import (
     DENSE_FALLBACK_BYTES,
     dense_fallback_fits,
@@ -130,7 +131,7 @@ def _draw(
         "dale_rec_diag": rec_diag,
         "dale_out_diag": out_diag,
     }
-    arrays = {**masks, **network._other_arrays(plan, scalars, keys, given, masks)}
+    arrays = {**masks, **network.other_arrays(plan, scalars, keys, given, masks)}
     if "W_rec" in given:
         values = given["W_rec"]
     elif plan.kind == "weight_initializer":
@@ -158,9 +159,7 @@ def _radius(plan: Plan, measured: RowSparse) -> jax.Array:
     if method in ("krylov", "auto"):
         return sparse_radius(measured, tol=1e-5).radius
     if method == "predicted":
-        raise ValueError(
-            "spectral_method='predicted' does not take sparse networks yet; use 'krylov'"
-        )
+        return sparse_predicted_radius(measured)
     if not dense_fallback_fits(n, plan.dtype):
         raise ValueError(
             f"spectral_method='eig' solves a dense {n} x {n} matrix, more than the "
@@ -199,8 +198,8 @@ def _prepare(
                 f"a sparse initializer does not take {name!r}; it accepts W_rec (a RowSparse "
                 f"on the pattern) and the O(N) arrays {list(SPARSE_GIVEN)}"
             )
-    if not config.autapses:
-        pattern = without_autapses(pattern)
+    if not config.autapses and bool(jnp.any(pattern.index == jnp.arange(config.N_rec)[:, None])):
+        pattern = without_autapses(pattern)  # a copy only when there is a diagonal entry
     with warnings.catch_warnings():
         if W_rec is not None:  # weight_initializer warns only when it draws W_rec
             warnings.simplefilter("ignore", network.UnregulatedSpectrumWarning)

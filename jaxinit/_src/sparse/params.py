@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxinit._src.names import ARRAY_FIELDS
-from jaxinit._src.params import Params, _static
+from jaxinit._src.params import Params, static_field
 from jaxinit._src.sparse.rows import RowSparse
 from jaxinit._src.transfer import TransferFunction, lookup
 
@@ -57,8 +57,8 @@ class SparseParams:
     output_connectivity: jax.Array
     dale_rec_diag: jax.Array
     dale_out_diag: jax.Array
-    dale_ratio: float | None = _static(None)
-    transfer_function: str = _static("relu")
+    dale_ratio: float | None = static_field(None)
+    transfer_function: str = static_field("relu")
 
     @property
     def N_in(self) -> int:

@@ -23,7 +23,13 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.arnoldi import Options, core, top_eigenvalue
-from jaxinit._src.krylov import KrylovResult, _finish, _options
+from jaxinit._src.krylov import (
+    KrylovResult,
+    default_basis_size,
+    krylov_options,
+    make_result,
+    start_vector,
+)
 from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.typing import DTypeLike, PRNGKey
 
@@ -33,29 +39,33 @@ DENSE_FALLBACK_BYTES = 2**30
 #: Bounds of the default sparse basis size.
 MIN_SPARSE_BASIS, MAX_SPARSE_BASIS = 64, 256
 
+#: A basis of this many bytes is always allowed (:func:`sparse_basis_size`).
+BASIS_BYTES = 256 * 2**20
+
 
 def sparse_basis_size(N: int, slots: int) -> int:
     """Default basis size for an ``N x N`` sparse matrix with ``slots`` entries per row.
 
-    The dense default (:func:`jaxinit._src.krylov.default_basis_size`, about
-    ``6.4 sqrt(N)``) capped so that the basis (``m`` vectors of ``N``
-    floats) takes at most about as many bytes as the matrix's values and
-    indices (``8 N slots``), and kept between 64 and 256: a basis that holds
-    the outermost eigenvalues of a crowded spectrum needs fewer restarts,
-    but at ``N = 10^6`` each vector is 4 MB. Measured at ``N = 10^5`` with
-    in-degree 100 (Dale, mean balance): m = 64, 128 and 256 needed 1921,
-    1696 and 1590 products.
+    The dense default (about ``6.4 sqrt(N)``), capped at ``2 * slots`` and at
+    256, and at as many vectors as fit in half the matrix's bytes (values
+    and indices, ``8 N slots``) or in :data:`BASIS_BYTES` (256 MiB),
+    whichever is larger; at least 64 (and at most ``N``), rounded down to a
+    multiple of 8.
+    A large basis holds the outermost eigenvalues of a crowded spectrum and
+    needs fewer restarts, but each vector has ``N`` entries (4 MB at
+    ``N = 10^6``). Measured at ``N = 10^5`` with in-degree 100 (Dale, mean
+    balance, one matrix): m = 128, 200 and 256 needed 1683, 1496 and 1329
+    products and 29, 25 and 29 s; at ``N = 10^6`` the rule gives 96.
 
     Example:
-      >>> sparse_basis_size(100_000, 100), sparse_basis_size(1_000_000, 16)
-      (200, 64)
+      >>> sparse_basis_size(100_000, 100), sparse_basis_size(1_000_000, 100)
+      (200, 96)
     """
-    from jaxinit._src.krylov import default_basis_size
-
-    dense = default_basis_size(N)
-    by_memory = 2 * max(slots, 1)
-    size = max(MIN_SPARSE_BASIS, min(dense, by_memory, MAX_SPARSE_BASIS))
-    return min(N, 8 * -(-size // 8))
+    vector = 4 * N
+    fits = max(8 * N * max(slots, 1) // 2, BASIS_BYTES) // vector
+    size = max(MIN_SPARSE_BASIS, min(default_basis_size(N), 2 * max(slots, 1), MAX_SPARSE_BASIS,
+                                     fits))
+    return min(N, 8 * (size // 8))
 
 
 def dense_fallback_fits(N: int, dtype: DTypeLike, count: int = 1) -> bool:
@@ -122,12 +132,8 @@ def sparse_radius(
         jnp.isfinite(jnp.where(W.stored, W.values, 0)).all(),
         lambda: "W must be finite (no NaN or inf values)",
     )
-    opts = _options(N, sparse_basis_size(N, W.slots) if m is None else m, k, max_matvecs)
-    if key is None:
-        key = jax.random.key(0)
-    else:
-        checks.check_key(key)
-    v0 = jax.random.normal(key, (N,), dtype)
+    opts = krylov_options(N, sparse_basis_size(N, W.slots) if m is None else m, k, max_matvecs)
+    v0 = start_vector(key, N, dtype)
     tol_arr = jnp.asarray(tol, dtype)
     batch = W.batch_shape
     flat = RowSparse(
@@ -158,7 +164,7 @@ def sparse_radius(
             ]
             full = theta.at[bad].set(jnp.stack(tops))
             fell_back[bad] = True
-    out = _finish(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
+    out = make_result(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
     out = out._replace(
         radius=out.radius * scale,
         eigenvalue=out.eigenvalue * scale.astype(out.eigenvalue.dtype),
