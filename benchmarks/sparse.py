@@ -26,7 +26,8 @@ SciPy and ReservoirPy). All rows come from one run on one machine:
   before the network was made, against the bytes of the returned network.
 
 Options: ``--quick`` (N = 10^4 only, no 10^6 run), ``--sizes``,
-``--million/--no-million``, ``--out``.
+``--million/--no-million``, ``--reservoirpy-limit`` and ``--million-limit``
+(seconds before those child processes are stopped), ``--out``.
 """
 
 from __future__ import annotations
@@ -243,10 +244,14 @@ MILLION = textwrap.dedent(
 )
 
 
-def million(n: int) -> dict:
+def million(n: int, limit: float) -> dict:
+    """The end-to-end run in a child process, stopped after ``limit`` seconds."""
     code = MILLION.format(here=str(HERE), n=n)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=False)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=False, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"N": n, "error": f"did not finish in {limit:.0f} s", "limit": limit}
     if out.returncode != 0:
         return {"N": n, "error": out.stderr[-2000:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -259,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--million", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--reservoirpy-limit", type=float, default=600.0,
                         help="seconds before ReservoirPy's generator is stopped")
+    parser.add_argument("--million-limit", type=float, default=1800.0,
+                        help="seconds before the N = 10^6 run is stopped")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sparse.json")
     args = parser.parse_args(argv)
     import jax
@@ -298,7 +305,7 @@ def main(argv: list[str] | None = None) -> dict:
     dr = result["dense_reference"]
     print(f"dense Krylov N={dr['N']}: {dr['seconds']:.2f} s ({dr['matvecs']} products)")
     if args.million and not args.quick:
-        result["million"] = million(1_000_000)
+        result["million"] = million(1_000_000, args.million_limit)
         mm = result["million"]
         if "error" in mm:
             print(f"N=10^6: failed: {mm['error']}")

@@ -197,7 +197,8 @@ def predicted_radius(W: ArrayLike | RowSparse, *, finite_n: bool = True) -> jax.
 
         W = check_row_sparse(W)
         dtype = jnp.float64 if W.values.dtype == jnp.float64 else jnp.float32
-        return sparse_predicted_radius(W.with_values(W.values.astype(dtype)), finite_n)
+        sparse: jax.Array = sparse_predicted_radius(W.with_values(W.values.astype(dtype)), finite_n)
+        return sparse
     M = square_matrices(W)
     if not jnp.issubdtype(M.dtype, jnp.floating) or M.dtype.itemsize < 4:
         M = M.astype(jnp.float32)

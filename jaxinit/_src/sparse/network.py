@@ -159,7 +159,8 @@ def _radius(plan: Plan, measured: RowSparse) -> jax.Array:
     if method in ("krylov", "auto"):
         return sparse_radius(measured, tol=1e-5).radius
     if method == "predicted":
-        return sparse_predicted_radius(measured)
+        predicted: jax.Array = sparse_predicted_radius(measured)
+        return predicted
     if not dense_fallback_fits(n, plan.dtype):
         raise ValueError(
             f"spectral_method='eig' solves a dense {n} x {n} matrix, more than the "

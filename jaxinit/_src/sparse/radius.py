@@ -48,7 +48,7 @@ def sparse_basis_size(N: int, slots: int) -> int:
 
     The dense default (about ``6.4 sqrt(N)``), capped at ``2 * slots`` and at
     256, and at as many vectors as fit in half the matrix's bytes (values
-    and indices, ``8 N slots``) or in :data:`BASIS_BYTES` (256 MiB),
+    and indices, ``8 N slots``) or in ``BASIS_BYTES`` (256 MiB),
     whichever is larger; at least 64 (and at most ``N``), rounded down to a
     multiple of 8.
     A large basis holds the outermost eigenvalues of a crowded spectrum and
