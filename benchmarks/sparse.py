@@ -165,6 +165,19 @@ def compare_size(n: int, tuned_ncv: int, tuned_tol: float) -> dict:
     return row
 
 
+def child(code: str, limit: float) -> dict | str:
+    """Run ``code`` in a fresh interpreter for at most ``limit`` seconds: the JSON object on
+    its last line of output, or a sentence saying why there is none."""
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=False, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return f"did not finish in {limit:.0f} s"
+    if out.returncode != 0:
+        return "failed: " + out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 RESERVOIRPY = textwrap.dedent(
     """
     import json, sys, time
@@ -192,15 +205,8 @@ def reservoirpy_row(n: int, limit: float) -> dict:
         import reservoirpy  # noqa: F401
     except ImportError:
         return {"N": n, "skipped": "reservoirpy is not installed (pip install '.[bench]')"}
-    code = RESERVOIRPY.format(here=str(HERE), n=n)
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=False, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return {"N": n, "skipped": f"did not finish in {limit:.0f} s", "limit": limit}
-    if out.returncode != 0:
-        return {"N": n, "skipped": "failed: " + out.stderr[-500:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = child(RESERVOIRPY.format(here=str(HERE), n=n), limit)
+    return {"N": n, "skipped": result, "limit": limit} if isinstance(result, str) else result
 
 
 def dense_reference(n: int = 4096) -> dict:
@@ -246,15 +252,8 @@ MILLION = textwrap.dedent(
 
 def million(n: int, limit: float) -> dict:
     """The end-to-end run in a child process, stopped after ``limit`` seconds."""
-    code = MILLION.format(here=str(HERE), n=n)
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=False, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return {"N": n, "error": f"did not finish in {limit:.0f} s", "limit": limit}
-    if out.returncode != 0:
-        return {"N": n, "error": out.stderr[-2000:]}
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = child(MILLION.format(here=str(HERE), n=n), limit)
+    return {"N": n, "error": result, "limit": limit} if isinstance(result, str) else result
 
 
 def main(argv: list[str] | None = None) -> dict:
