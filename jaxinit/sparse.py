@@ -8,8 +8,10 @@ type passes through ``jax.jit`` and ``jax.vmap``); the stored entries are
 the recurrent mask. Everything below is O(N K) in time and memory:
 
 * :func:`fixed_in_degree` draws a pattern in which every unit receives
-  ``K`` connections, without an ``N x N`` mask; :func:`from_dense` turns a
-  dense mask (from :mod:`jaxinit.connectivity`) or matrix into one;
+  ``K`` connections, and :func:`bernoulli`, :func:`blocks` and :func:`ei`
+  patterns of independent entries, without an ``N x N`` mask;
+  :func:`from_dense` turns a dense mask (from :mod:`jaxinit.connectivity`)
+  or matrix into one;
 * :func:`weight_initializer`, :func:`gaussian_spectral_radius` and
   :func:`alpha_identity` are PsychRNN's three initializers on a pattern
   (same :class:`~jaxinit.Config`, same key rule, same raw/effective modes
@@ -38,6 +40,9 @@ from jaxinit._src.sparse.params import DENSE_EXPORT_BYTES as DENSE_EXPORT_BYTES
 from jaxinit._src.sparse.params import SparseParams as SparseParams
 from jaxinit._src.sparse.patterns import fixed_in_degree as fixed_in_degree
 from jaxinit._src.sparse.patterns import from_dense as from_dense
+from jaxinit._src.sparse.probability import bernoulli as bernoulli
+from jaxinit._src.sparse.probability import blocks as blocks
+from jaxinit._src.sparse.probability import ei as ei
 from jaxinit._src.sparse.radius import DENSE_FALLBACK_BYTES as DENSE_FALLBACK_BYTES
 from jaxinit._src.sparse.radius import sparse_basis_size as sparse_basis_size
 from jaxinit._src.sparse.rows import RowSparse as RowSparse
@@ -48,6 +53,9 @@ __all__ = [
     "RowSparse",
     "SparseParams",
     "alpha_identity",
+    "bernoulli",
+    "blocks",
+    "ei",
     "fixed_in_degree",
     "from_dense",
     "gaussian_spectral_radius",

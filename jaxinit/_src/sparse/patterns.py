@@ -49,18 +49,21 @@ def draws_per_row(k: int, candidates: int) -> int:
     return 0 if 4 * k > candidates else 2 * k + 16
 
 
-def _first_distinct(values: jax.Array, k: int, fill: int) -> tuple[jax.Array, jax.Array]:
-    """The first ``k`` distinct entries of ``values`` (one row, in drawn
-    order), sorted, and whether there were ``k``; entries past the distinct
-    ones are ``fill``."""
+def first_distinct(
+    values: jax.Array, k: int, fill: int, need: jax.Array | int | None = None
+) -> tuple[jax.Array, jax.Array]:
+    """The first ``need`` (default ``k``) distinct entries of ``values`` (one
+    row, in drawn order), sorted into ``k`` slots, and whether there were
+    ``need``; the slots past them hold ``fill``."""
     s = values.shape[0]
+    need = k if need is None else need
     order = jnp.argsort(values, stable=True)
     ordered = values[order]
     new = jnp.concatenate([jnp.ones((1,), bool), ordered[1:] != ordered[:-1]])
     first = jnp.zeros((s,), bool).at[order].set(new)  # first time drawn
-    keep = first & (jnp.cumsum(first) <= k)
+    keep = first & (jnp.cumsum(first) <= need)
     chosen = jnp.sort(jnp.where(keep, values, fill))[:k]
-    return chosen, jnp.sum(first) >= k
+    return chosen, jnp.sum(first) >= need
 
 
 def _row(key: PRNGKey, row: jax.Array, k: int, n: int, autapses: bool) -> jax.Array:
@@ -77,7 +80,7 @@ def _row(key: PRNGKey, row: jax.Array, k: int, n: int, autapses: bool) -> jax.Ar
             draws = jax.random.randint(
                 jax.random.fold_in(row_key, i), (s,), 0, candidates, jnp.int32
             )
-            chosen, ok = _first_distinct(draws, k, candidates)
+            chosen, ok = first_distinct(draws, k, candidates)
             return i + 1, chosen, ok
 
         start = (jnp.asarray(0, jnp.uint32), jnp.zeros((k,), jnp.int32), jnp.asarray(False))
