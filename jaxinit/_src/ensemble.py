@@ -43,7 +43,7 @@ residual of 1e-5, and ``W_rec`` agrees to about that, not bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 import jax
 import jax.numpy as jnp
@@ -69,6 +69,9 @@ from jaxinit._src.network import (
 )
 from jaxinit._src.params import Params
 from jaxinit._src.placement import P, constrain, local_blocks, mesh_and_axes, put, shard_count
+from jaxinit._src.sparse.ensemble import sparse_ensemble, sparse_kind
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.rows import RowSparse
 from jaxinit._src.spectral import check_radius
 from jaxinit._src.typing import ArrayLike, HostOrDeviceArray, PRNGKey
 
@@ -271,6 +274,20 @@ def _check_results(
 # --------------------------------------------------------------------------
 
 
+@overload
+def ensemble(
+    init_fn: Callable[..., SparseParams],
+    key: PRNGKey,
+    n: int,
+    config: Config,
+    *,
+    sharding: Mesh | NamedSharding | None = None,
+    members: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
+    **given: ArrayLike | RowSparse | None,
+) -> SparseParams: ...
+
+
+@overload
 def ensemble(
     init_fn: Callable[..., Params],
     key: PRNGKey,
@@ -280,7 +297,19 @@ def ensemble(
     sharding: Mesh | NamedSharding | None = None,
     members: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
     **given: ArrayLike | None,
-) -> Params:
+) -> Params: ...
+
+
+def ensemble(
+    init_fn: Callable[..., Params] | Callable[..., SparseParams],
+    key: PRNGKey,
+    n: int,
+    config: Config,
+    *,
+    sharding: Mesh | NamedSharding | None = None,
+    members: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
+    **given: ArrayLike | RowSparse | None,
+) -> Params | SparseParams:
     """``n`` networks from one key, as one ``Params`` with a leading member axis.
 
     Member ``i`` is ``init_fn(jax.random.fold_in(key, i), config, **given)``
@@ -295,7 +324,12 @@ def ensemble(
       init_fn: :func:`~jaxinit.weight_initializer`,
         :func:`~jaxinit.gaussian_spectral_radius`,
         :func:`~jaxinit.alpha_identity`, or any callable
-        ``init(key, config, **given) -> Params``. Another callable runs under
+        ``init(key, config, **given) -> Params``; or a sparse initializer
+        (:func:`jaxinit.sparse.gaussian_spectral_radius` and the other two) with
+        ``rec_connectivity=`` a shared pattern: the result is then a
+        :class:`~jaxinit.sparse.SparseParams` stack, drawn by one vmapped
+        program, the radii from one batched sparse Krylov run (no
+        ``sharding=``; given arrays shared by all members). Another callable runs under
         ``jax.vmap`` as it is (its own value checks become ``jax.debug``
         callbacks, one per member), and its outputs are then checked to be
         finite. Keep the callable itself (not a fresh ``lambda``) to reuse
@@ -370,7 +404,8 @@ def ensemble(
       >>> bool(jax.numpy.allclose(jaxinit.member(part, 7 - 5).W_rec, one.W_rec))
       True
     """
-    kind = _kind(init_fn)
+    sparse = sparse_kind(init_fn)
+    kind = None if sparse is not None else _kind(init_fn)
     if not isinstance(config, Config):
         raise TypeError(f"config must be a jaxinit.Config, got {type(config).__name__}")
     n = checks.positive_int("n", n)
@@ -379,6 +414,13 @@ def ensemble(
     _check_single_key(key)
     indices = _member_indices(members, n)
     m = len(indices)
+    if sparse is not None:
+        if sharding is not None:
+            raise ValueError(
+                "sharding= is not available for sparse ensembles; shard the members with "
+                "members= (one block per process or job)"
+            )
+        return sparse_ensemble(sparse, key, indices, config, given)
     mesh, axes = mesh_and_axes(sharding)
     if mesh is not None and axes is not None:
         blocks = shard_count(mesh, axes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import numbers
-from typing import Any
+from typing import Any, overload
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +17,7 @@ import numpy as np
 
 from jaxinit._src import checks
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 from jaxinit._src.typing import PRNGKey
 
 #: Member indices are folded into the key as 32-bit integers.
@@ -60,7 +61,15 @@ def member_key(key: PRNGKey, i: int | jax.Array) -> PRNGKey:
     return jax.random.fold_in(key, i)
 
 
-def member(params: Params, i: int) -> Params:
+@overload
+def member(params: SparseParams, i: int) -> SparseParams: ...
+
+
+@overload
+def member(params: Params, i: int) -> Params: ...
+
+
+def member(params: Params | SparseParams, i: int) -> Params | SparseParams:
     """Member ``i`` of an ensemble: index ``i`` of every array's leading axis.
 
     For a sharded ensemble the member is read from the device that holds it
@@ -72,7 +81,8 @@ def member(params: Params, i: int) -> Params:
     member ``j`` is ``member(params, j - a)``.
 
     Args:
-      params: a :class:`~jaxinit.Params` with at least one leading axis.
+      params: a :class:`~jaxinit.Params` or :class:`~jaxinit.sparse.SparseParams`
+        with at least one leading axis.
       i: an integer; negative values count from the end.
 
     Example:
@@ -85,8 +95,10 @@ def member(params: Params, i: int) -> Params:
       >>> bool(jax.numpy.allclose(member(ens, 2).W_rec, one.W_rec))
       True
     """
-    if not isinstance(params, Params):
-        raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
+    if not isinstance(params, (Params, SparseParams)):
+        raise TypeError(
+            f"params must be a jaxinit.Params or SparseParams, got {type(params).__name__}"
+        )
     if params.batch_shape == ():
         raise ValueError("params is a single network, not an ensemble (it has no leading axis)")
     size = params.batch_shape[0]
@@ -98,7 +110,9 @@ def member(params: Params, i: int) -> Params:
     if not -size <= int(index) < size:
         raise IndexError(f"member {index} is out of range for an ensemble of {size}")
     position = int(index) % size
-    picked: Params = jax.tree.map(functools.partial(take, i=position, size=size), params)
+    picked: Params | SparseParams = jax.tree.map(
+        functools.partial(take, i=position, size=size), params
+    )
     return picked
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxinit._src import checks, network
 from jaxinit._src.config import Config
@@ -35,7 +36,6 @@ from jaxinit._src.sparse.radius import (
     sparse_radius,
 )
 from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
-from jaxinit._src.spectral import check_radius
 from jaxinit._src.typing import ArrayLike, PRNGKey
 
 #: The given arrays a sparse initializer accepts (all O(N); ``W_rec`` is a RowSparse).
@@ -114,7 +114,7 @@ def balance(plan: Plan, scalars: Arrays, W: RowSparse, signs: jax.Array) -> RowS
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _draw(
+def draw(
     plan: Plan, key: PRNGKey, scalars: Arrays, given: Arrays, pattern: RowSparse
 ) -> tuple[dict[str, jax.Array], RowSparse, RowSparse]:
     """Everything but the radius: ``(dense arrays, W_rec, measured)``.
@@ -153,7 +153,7 @@ def _draw(
     return arrays, W, measured
 
 
-def _radius(plan: Plan, measured: RowSparse) -> jax.Array:
+def network_radius(plan: Plan, measured: RowSparse) -> jax.Array:
     """The radius of ``measured`` by ``plan.spectral_method``."""
     method, n = plan.spectral_method, plan.N_rec
     if method in ("krylov", "auto"):
@@ -161,9 +161,10 @@ def _radius(plan: Plan, measured: RowSparse) -> jax.Array:
     if method == "predicted":
         predicted: jax.Array = sparse_predicted_radius(measured)
         return predicted
-    if not dense_fallback_fits(n, plan.dtype):
+    members = int(np.prod(measured.batch_shape, dtype=np.int64))
+    if not dense_fallback_fits(n, plan.dtype, members):
         raise ValueError(
-            f"spectral_method='eig' solves a dense {n} x {n} matrix, more than the "
+            f"spectral_method='eig' solves {members} dense {n} x {n} matrices, more than the "
             f"{DENSE_FALLBACK_BYTES / 2**30:g} GiB allowed for a sparse network; use "
             "spectral_method='krylov' (O(nnz) products, certified to 1e-5)"
         )
@@ -172,7 +173,7 @@ def _radius(plan: Plan, measured: RowSparse) -> jax.Array:
     return spectral_radius(measured.todense(), method="eig")
 
 
-def _prepare(
+def prepare_sparse(
     kind: InitializerName,
     key: PRNGKey,
     config: Config,
@@ -221,6 +222,57 @@ def _prepare(
     return plan, scalars, prepared, pattern.with_values(pattern.values.astype(config.dtype))
 
 
+def finish_sparse(
+    config: Config,
+    plan: Plan,
+    scalars: Arrays,
+    arrays: dict[str, jax.Array],
+    W: RowSparse,
+    measured: RowSparse,
+    where: Callable[[int], str] = lambda _: "",
+) -> SparseParams:
+    """Scale ``W`` (``gaussian_spectral_radius``), check the values and make the network.
+
+    Works on one network or a stack (leading member axes); ``where(i)``
+    names member ``i`` of the flattened stack in the error messages.
+    """
+    if plan.kind == "gaussian_spectral_radius":
+        rho = network_radius(plan, measured)
+        _require_each(
+            jnp.isfinite(rho) & (rho > 0),
+            lambda i: (
+                f"the spectral radius of {network.radius_name(plan)}{where(i)} is "
+                f"{float(np.ravel(rho)[i])!r}; it must be finite and positive to scale to a "
+                "chosen radius"
+            ),
+        )
+        factor = jnp.asarray(scalars["spec_rad"]) / rho
+        W = W.with_values(W.values * factor[..., None, None])
+    batch = W.batch_shape
+    flags = [jnp.isfinite(x).all(axis=tuple(range(len(batch), x.ndim)))
+             for x in (*arrays.values(), W.values)]
+    _require_each(
+        jnp.stack(flags, axis=-1).all(axis=-1),
+        lambda i: (
+            f"the network{where(i)} came out non-finite (overflow in {plan.dtype}); check the "
+            "size of spec_rad, alpha and the given arrays"
+        ),
+    )
+    return SparseParams(
+        W_rec=W, **arrays, dale_ratio=config.dale_ratio, transfer_function=config.transfer_function
+    )
+
+
+def _require_each(ok: jax.Array, message: Callable[[int], str]) -> None:
+    """Raise ``ValueError(message(i))`` for the first ``i`` (flattened) where ``ok`` is False."""
+    if checks.is_traced(ok):
+        checks.require(ok, lambda: message(0))
+        return
+    bad = np.flatnonzero(~np.asarray(ok))
+    if bad.size:
+        raise ValueError(message(int(bad[0])))
+
+
 def _initialize(
     kind: InitializerName,
     key: PRNGKey,
@@ -228,23 +280,9 @@ def _initialize(
     pattern: RowSparse,
     given: Mapping[str, Any],
 ) -> SparseParams:
-    plan, scalars, prepared, pattern = _prepare(kind, key, config, pattern, given)
-    arrays, W, measured = _draw(plan, key, scalars, prepared, pattern)
-    if kind == "gaussian_spectral_radius":
-        rho = _radius(plan, measured)
-        check_radius(rho, network.radius_name(plan))
-        W = W.with_values(W.values * (jnp.asarray(scalars["spec_rad"]) / rho))
-    flags = [jnp.isfinite(x).all() for x in (*arrays.values(), W.values)]
-    checks.require(
-        jnp.stack(flags),
-        lambda: (
-            f"the network came out non-finite (overflow in {plan.dtype}); check the size of "
-            "spec_rad, alpha and the given arrays"
-        ),
-    )
-    return SparseParams(
-        W_rec=W, **arrays, dale_ratio=config.dale_ratio, transfer_function=config.transfer_function
-    )
+    plan, scalars, prepared, pattern = prepare_sparse(kind, key, config, pattern, given)
+    arrays, W, measured = draw(plan, key, scalars, prepared, pattern)
+    return finish_sparse(config, plan, scalars, arrays, W, measured)
 
 
 def weight_initializer(
