@@ -160,21 +160,13 @@ def sharded(dump_dir: str) -> None:
 
 
 def process(pid: int, port: int, outdir: str) -> None:
-    os.environ["JAX_NUM_CPU_DEVICES"] = "2"
-    import jax
     import numpy as np
+    from worker_support import joined
 
-    jax.distributed.initialize(
-        coordinator_address=f"127.0.0.1:{port}",
-        num_processes=2,
-        process_id=pid,
-        initialization_timeout=90,
-    )
-    try:
+    with joined(pid, port) as jax:
         import jaxinit
         from jaxinit import ensemble, member
 
-        assert jax.process_count() == 2 and jax.device_count() == 4
         cfg = jaxinit.Config(**CONFIG)
         key = jax.random.key(SEED)
         n = N_MEMBERS
@@ -240,8 +232,6 @@ def process(pid: int, port: int, outdir: str) -> None:
             assert "another process" in str(err)
             out["remote_member_refused"] = np.asarray(True)
         np.savez(os.path.join(outdir, f"{pid}.npz"), **out)
-    finally:
-        jax.distributed.shutdown()
     print("OK")
 
 

@@ -9,9 +9,6 @@ device count must be set before JAX starts.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -31,6 +28,7 @@ from jaxinit._src.ensemble import _split_given
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import ensemble_worker  # noqa: E402
+import worker_support  # noqa: E402
 
 CFG = Config(N_in=2, N_rec=6, N_out=1, dale_ratio=0.5, spectral_radius_of="effective")
 CFG_ALPHA = CFG.replace(alpha=0.9)
@@ -491,19 +489,6 @@ def test_ten_thousand_tiny_networks():
 # --------------------------------------------------------------------------
 
 
-def _env():
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
-    env["JAX_PLATFORMS"] = "cpu"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 _WORKER_TESTS = ("test_sharded_over_eight_devices", "test_two_processes_make_their_own_members")
 
 
@@ -519,8 +504,7 @@ def workers(request, tmp_path_factory):
     if not any(item.name in _WORKER_TESTS for item in request.session.items):
         yield {}
         return
-    port = _free_port()
-    script = str(HERE / "ensemble_worker.py")
+    port = worker_support.free_port()
     jobs = {
         "sharded": [tmp_path_factory.mktemp("xla_dump"), ["sharded"]],
         "process0": [tmp_path_factory.mktemp("members"), ["process", "0", str(port)]],
@@ -529,40 +513,22 @@ def workers(request, tmp_path_factory):
     procs = {}
     try:
         for name, (out_dir, args) in jobs.items():
-            procs[name] = subprocess.Popen(
-                [sys.executable, script, *args, str(out_dir)],
-                env=_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+            procs[name] = worker_support.start("ensemble_worker.py", *args, str(out_dir))
         yield {name: (procs[name], jobs[name][0]) for name in jobs}
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-            proc.communicate()
-
-
-def _wait(proc) -> None:
-    try:
-        out, err = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    assert proc.returncode == 0 and out.strip().endswith("OK"), err[-4000:]
+        worker_support.stop(procs.values())
 
 
 @pytest.mark.slow
 def test_sharded_over_eight_devices(workers):
     proc, _ = workers["sharded"]
-    _wait(proc)
+    worker_support.wait_ok(proc)
 
 
 @pytest.mark.slow
 def test_two_processes_make_their_own_members(workers):
     for name in ("process0", "process1"):
-        _wait(workers[name][0])
+        worker_support.wait_ok(workers[name][0])
     tmp_path = workers["process0"][1]
 
     cfg = Config(**ensemble_worker.CONFIG)

@@ -313,11 +313,11 @@ def test_initializer_program_holds_no_n_by_n_array():
     P = random_pattern(0, n, 100)
     cfg = jaxinit.Config(N_in=2, N_rec=n, N_out=1, dale_ratio=0.8, dale_balance="rows",
                          spectral_radius_of="effective", spectral_method="krylov")
-    plan, scalars, given, pattern = sparse_network._prepare(
+    plan, scalars, given, pattern = sparse_network.prepare_sparse(
         "gaussian_spectral_radius", jax.random.key(0), cfg, P, {}
     )
     jaxpr = jax.make_jaxpr(
-        lambda key, s, p: sparse_network._draw(plan, key, s, given, p)
+        lambda key, s, p: sparse_network.draw(plan, key, s, given, p)
     )(jax.random.key(0), scalars, pattern)
     assert largest_array(jaxpr) <= 2 * n * 100
 

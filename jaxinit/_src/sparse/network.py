@@ -162,9 +162,10 @@ def network_radius(plan: Plan, measured: RowSparse) -> jax.Array:
         predicted: jax.Array = sparse_predicted_radius(measured)
         return predicted
     members = int(np.prod(measured.batch_shape, dtype=np.int64))
+    what = f"a dense {n} x {n} matrix" if members == 1 else f"{members} dense {n} x {n} matrices"
     if not dense_fallback_fits(n, plan.dtype, members):
         raise ValueError(
-            f"spectral_method='eig' solves {members} dense {n} x {n} matrices, more than the "
+            f"spectral_method='eig' solves {what}, more than the "
             f"{DENSE_FALLBACK_BYTES / 2**30:g} GiB allowed for a sparse network; use "
             "spectral_method='krylov' (O(nnz) products, certified to 1e-5)"
         )

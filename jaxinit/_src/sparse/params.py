@@ -139,9 +139,10 @@ class SparseParams:
 
     def __repr__(self) -> str:
         def describe(x: Any) -> str:
-            if isinstance(x, RowSparse):
+            shape = getattr(x, "shape", None)
+            if isinstance(x, RowSparse) or shape is None:
                 return repr(x)
-            return f"{x.dtype}{list(x.shape)}"
+            return f"{x.dtype}{list(shape)}"
 
         inner = ", ".join(f"{n}={describe(getattr(self, n))}" for n in SPARSE_FIELDS)
         return (

@@ -25,10 +25,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding
 
 from jaxinit._src import checks
 from jaxinit._src.connectivity import arguments
 from jaxinit._src.sparse.rows import MAX_COLUMNS, RowSparse
+from jaxinit._src.sparse.sharded import sharded_rows
 from jaxinit._src.typing import DTypeLike, PRNGKey
 
 #: Rows drawn at once; bounds the memory of the draw at ``CHUNK_ROWS * s`` integers.
@@ -91,14 +93,19 @@ def _row(key: PRNGKey, row: jax.Array, k: int, n: int, autapses: bool) -> jax.Ar
     return (picked + (picked >= row)).astype(jnp.int32)
 
 
+def rows_of(key: PRNGKey, rows: jax.Array, *, n: int, k: int, autapses: bool) -> jax.Array:
+    """The column indices of ``rows`` (a vector of row numbers), ``CHUNK_ROWS`` at a time."""
+    if k == 0:
+        return jnp.zeros((rows.shape[0], 0), jnp.int32)
+    one = functools.partial(_row, key, k=k, n=n, autapses=autapses)
+    index: jax.Array = jax.lax.map(one, rows, batch_size=min(CHUNK_ROWS, rows.shape[0]))
+    return index
+
+
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
 def _indices(key: PRNGKey, n_rows: int, n: int, k: int, autapses: bool) -> jax.Array:
     rows = jnp.arange(n_rows, dtype=jnp.int32)
-    if k == 0:
-        return jnp.zeros((n_rows, 0), jnp.int32)
-    one = functools.partial(_row, key, k=k, n=n, autapses=autapses)
-    index: jax.Array = jax.lax.map(one, rows, batch_size=min(CHUNK_ROWS, n_rows))
-    return index
+    return rows_of(key, rows, n=n, k=k, autapses=autapses)
 
 
 def fixed_in_degree(
@@ -108,6 +115,7 @@ def fixed_in_degree(
     *,
     autapses: bool = True,
     dtype: DTypeLike = jnp.float32,
+    sharding: Mesh | NamedSharding | None = None,
 ) -> RowSparse:
     """A pattern in which every unit receives exactly ``k`` connections, stored sparse.
 
@@ -129,6 +137,15 @@ def fixed_in_degree(
       k: in-degree, ``0 <= k <= N_pre`` (``N_pre - 1`` without autapses).
       autapses: allow self-connections (square patterns only).
       dtype: float32 or float64 (64-bit JAX) for the values.
+      sharding: None (one device), or where the rows go: a
+        :class:`jax.sharding.Mesh` (rows split over all its axes) or a
+        :class:`jax.sharding.NamedSharding` splitting the first axis, e.g.
+        ``NamedSharding(mesh, PartitionSpec("rows"))``. Each device then draws
+        only its own rows (the same rows as unsharded, bit for bit), and the
+        initializers, :func:`jaxinit.effective` and the Krylov radius keep
+        them there (see the sparse guide). ``N_post`` must split evenly.
+        Works with a mesh spanning several processes (after
+        ``jax.distributed.initialize``; every process makes the same call).
 
     Returns:
       A ``RowSparse`` pattern of ``N_post x k`` ones.
@@ -150,8 +167,12 @@ def fixed_in_degree(
     most = n_cols if autapses else n_cols - 1
     k = arguments.count("k", k, most, "the candidate inputs per unit")
     value_dtype = arguments.mask_dtype(dtype)
-    index = _indices(key, n_rows, n_cols, k, autapses)
-    return RowSparse(jnp.ones(index.shape, value_dtype), index, n_cols)
+    if sharding is None:
+        index = _indices(key, n_rows, n_cols, k, autapses)
+    else:
+        index = sharded_rows(rows_of, key, n_rows, sharding, n=n_cols, k=k, autapses=autapses)
+    # elementwise on the index, so the values are split as the index is
+    return RowSparse(jnp.where(index < n_cols, 1, 0).astype(value_dtype), index, n_cols)
 
 
 def from_dense(W: Any, *, slots: int | None = None) -> RowSparse:

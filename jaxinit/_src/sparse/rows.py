@@ -144,6 +144,9 @@ class RowSparse:
         return out.reshape(self.shape)
 
     def __repr__(self) -> str:
+        if not (hasattr(self.values, "shape") and hasattr(self.index, "shape")):
+            # a tree of other leaves (flags, specs) with this structure
+            return f"RowSparse(values={self.values!r}, index={self.index!r}, n_cols={self.n_cols})"
         return (
             f"RowSparse(shape={self.shape}, slots={self.slots}, "
             f"dtype={self.values.dtype})"
@@ -185,11 +188,20 @@ def check_row_sparse(W: Any, name: str = "W", *, square: bool = True) -> RowSpar
     if values.shape[-2] == 0:
         raise ValueError(f"{name} must not be empty, got shape {W.shape}")
     if not (checks.is_traced(index) or checks.is_traced(values)):
-        idx = np.asarray(index)
-        bad = (idx < 0) | (idx > W.n_cols)
-        if bad.any():
+        # reduced where the index lives (a sharded index is not copied anywhere)
+        # concrete even when called inside another trace (e.g. a Flax module's setup)
+        with jax.ensure_compile_time_eval():
+            low, high = (int(x) for x in _index_range(jnp.asarray(index)))
+        if low < 0 or high > W.n_cols:
             raise ValueError(
                 f"{name}.index must lie in 0..{W.n_cols} ({W.n_cols} marks padding), got "
-                f"{int(idx[bad].ravel()[0])}"
+                f"{low if low < 0 else high}"
             )
     return W
+
+
+@jax.jit
+def _index_range(index: jax.Array) -> jax.Array:
+    if index.size == 0:
+        return jnp.zeros((2,), jnp.int32)
+    return jnp.stack([jnp.min(index), jnp.max(index)])
