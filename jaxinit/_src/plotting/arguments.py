@@ -12,6 +12,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from jaxinit._src.names import WEIGHTS, Weights
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.rows import RowSparse
 
 #: Which recurrent matrix of a :class:`~jaxinit.Params` to show.
 WHICH = WEIGHTS
@@ -134,6 +136,29 @@ def as_matrices(
         bad = array[~np.isfinite(array)][0]
         raise ValueError(f"{name} must be finite, got an entry {bad!r}")
     return array
+
+
+def refuse_sparse(name: str, value: object, function: str, instead: str) -> None:
+    """Raise ``TypeError`` when ``value`` is a sparse network or matrix, which
+    ``function`` would have to densify; the message names what to use instead.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jaxinit._src.sparse.rows import RowSparse
+      >>> W = RowSparse(jnp.ones((2, 1)), jnp.zeros((2, 1), jnp.int32), 2)
+      >>> refuse_sparse("W", W, "spectrum", "ritz_spectrum")
+      Traceback (most recent call last):
+      ...
+      TypeError: W is a sparse RowSparse (N = 2); jaxinit.plot.spectrum draws a dense ...
+    """
+    if not isinstance(value, (SparseParams, RowSparse)):
+        return
+    N = value.N_rec if isinstance(value, SparseParams) else value.n_cols
+    raise TypeError(
+        f"{name} is a sparse {type(value).__name__} (N = {N}); jaxinit.plot.{function} draws a "
+        f"dense N x N matrix and does not take one. Use jaxinit.plot.{instead} (O(nnz)), or "
+        f"pass {name}.todense() where a dense copy fits"
+    )
 
 
 def new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:

@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from jaxinit._src import checks
 from jaxinit._src.params import Params
 from jaxinit._src.plotting import arguments
+from jaxinit._src.sparse.params import SparseParams
 
 #: Group colours: E and I as in :func:`~jaxinit.plot.weights` (red excitatory,
 #: blue inhibitory); other groups take matplotlib's default cycle.
@@ -45,7 +46,7 @@ def _as_mask(value: object) -> npt.NDArray[np.bool_]:
     return connected
 
 
-def _dale_groups(params: Params) -> tuple[list[tuple[str, str, int]] | None, str]:
+def dale_groups(params: Params | SparseParams) -> tuple[list[tuple[str, str, int]] | None, str]:
     """The E and I groups of a Params' Dale signs, when E units come first."""
     if not params.dale:
         return None, ""
@@ -98,7 +99,8 @@ def _check_groups(groups: object, shape: tuple[int, ...]) -> list[tuple[str, str
     return items
 
 
-def _check_bin_width(bin_width: object) -> int | None:
+def check_bin_width(bin_width: object) -> int | None:
+    """None, or ``bin_width`` checked as a positive integer."""
     if bin_width is None:
         return None
     return _size("bin_width", bin_width)
@@ -134,7 +136,8 @@ def _new_axes(
     return fig, (mosaic["mask"], mosaic["in"], mosaic["out"])
 
 
-def _colors(groups: list[tuple[str, str, int]]) -> list[str]:
+def group_colors(groups: list[tuple[str, str, int]]) -> list[str]:
+    """A colour per group: red/blue for E/I, else matplotlib's cycle."""
     labels = [short for short, _, _ in groups]
     if set(labels) <= set(_EI_COLORS):
         return [_EI_COLORS[label] for label in labels]
@@ -224,7 +227,7 @@ def _counts(degrees: npt.NDArray[Any], lo: int, width: int, count: int) -> npt.N
     return counts
 
 
-def _draw_degrees(
+def draw_degrees(
     ax: Axes,
     degrees: npt.NDArray[Any],
     groups: list[tuple[str, str, int]] | None,
@@ -320,7 +323,9 @@ def mask_structure(
       the number of units (of that group) with a degree in its bin.
 
     Raises:
-      TypeError: ``mask`` is neither a Params nor a real array, or
+      TypeError: ``mask`` is neither a Params nor a real array (a sparse
+        network or ``RowSparse`` is refused: see
+        :func:`~jaxinit.plot.degree_histograms`), or
         ``groups``/``bin_width``/``axes`` has the wrong type.
       ValueError: ``mask`` is an ensemble, not a non-empty matrix, or holds
         values other than 0 and 1; ``groups`` is given for a non-square
@@ -353,29 +358,30 @@ def mask_structure(
       >>> sorted(t.get_text() for t in image.texts if t.get_gid() != "block-density")
       ['E (40)', 'I (10)']
     """
+    arguments.refuse_sparse("mask", mask, "mask_structure", "degree_histograms")
     checked_axes = _check_axes(axes)
-    bin_width = _check_bin_width(bin_width)
+    bin_width = check_bin_width(bin_width)
     note = ""
     if isinstance(mask, Params):
         checks.single_network(mask, "mask")
         connected = _as_mask(mask.rec_connectivity)
         name = "rec_connectivity"
         if groups is None:
-            parsed, note = _dale_groups(mask)
+            parsed, note = dale_groups(mask)
         else:
             parsed = _check_groups(groups, connected.shape)
     else:
         connected = _as_mask(mask)
         name = "mask"
         parsed = None if groups is None else _check_groups(groups, connected.shape)
-    colors = [] if parsed is None else _colors(parsed)  # used only with groups
+    colors = [] if parsed is None else group_colors(parsed)  # used only with groups
     fig, (mask_ax, in_ax, out_ax) = _new_axes(checked_axes)
     _draw_mask(mask_ax, connected, parsed, colors, cmap)
     in_degrees = connected.sum(axis=1)
     out_degrees = connected.sum(axis=0)
     in_what, out_what = "inputs received (row sum)", "outputs sent (column sum)"
-    _draw_degrees(in_ax, in_degrees, parsed, colors, bin_width, kind="in-degree", what=in_what)
-    _draw_degrees(out_ax, out_degrees, parsed, colors, bin_width, kind="out-degree", what=out_what)
+    draw_degrees(in_ax, in_degrees, parsed, colors, bin_width, kind="in-degree", what=in_what)
+    draw_degrees(out_ax, out_degrees, parsed, colors, bin_width, kind="out-degree", what=out_what)
     if title is None:
         rows, cols = connected.shape
         title = f"{name} ({rows} x {cols}, density {connected.mean():.3g}{note})"

@@ -15,6 +15,7 @@ from jaxinit._src.plotting import KINDS
 from jaxinit._src.plotting.arguments import check_spec_rad
 from jaxinit._src.plotting.spectrum import spectrum
 from jaxinit._src.plotting.weights import weights
+from jaxinit._src.sparse.params import SparseParams
 
 
 def _image_format(fig: Figure, path: str | os.PathLike[str]) -> str:
@@ -107,7 +108,9 @@ def file_figure(
     file) and draws a :func:`spectrum` or :func:`weights` figure. For a
     spectrum of a file whose recorded recipe used
     ``gaussian_spectral_radius``, the recorded ``spec_rad`` is drawn as the
-    target unless ``spec_rad`` is given.
+    target unless ``spec_rad`` is given. A row-sparse file is drawn from its
+    dense copy (:meth:`~jaxinit.sparse.SparseParams.todense`, refused with
+    ``ValueError`` above 1 GiB).
 
     Args:
       path: the network file (``.npz``).
@@ -134,7 +137,8 @@ def file_figure(
     if not isinstance(kind, str) or kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     spec_rad = check_spec_rad(spec_rad)
-    params = load_npz(path)
+    loaded = load_npz(path)
+    params = loaded.todense() if isinstance(loaded, SparseParams) else loaded
     if kind == "weights":
         return weights(params)
     if spec_rad is None:

@@ -24,7 +24,10 @@ from jaxinit._src.plotting.arguments import (
     check_which,
     new_axes,
 )
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.spectral import spectral_radius
+from jaxinit._src.summary import sparse_krylov_radius
 
 
 def _radii(W: jax.Array) -> npt.NDArray[np.float64]:
@@ -39,10 +42,33 @@ def _check_bins(bins: object) -> int:
     return int(bins)
 
 
+def _sparse_radii(W: RowSparse) -> npt.NDArray[np.float64]:
+    return np.asarray(sparse_krylov_radius(W).radius, dtype=np.float64).reshape(-1)
+
+
 def _member_radii(
-    params: Params | npt.ArrayLike, which: object
+    params: Params | SparseParams | RowSparse | npt.ArrayLike, which: object
 ) -> dict[str, npt.NDArray[np.float64]]:
     """The members' spectral radii, by set name (``"raw"``, ``"effective"`` or ``"W"``)."""
+    if isinstance(params, RowSparse):
+        stack = check_row_sparse(params, "params")
+        if not stack.batch_shape:
+            raise ValueError(
+                f"params must be a stack of sparse matrices (members, N, K), got one matrix "
+                f"of shape {stack.shape}"
+            )
+        return {"W": _sparse_radii(stack)}
+    if isinstance(params, SparseParams):
+        names = check_which(which)
+        if not params.batch_shape:
+            raise ValueError(
+                "params must be an ensemble (a SparseParams with a leading member axis), got a "
+                "single network; use jaxinit.plot.ritz_spectrum for one sparse network"
+            )
+        return {
+            n: _sparse_radii(params.W_rec if n == "raw" else effective(params).W_rec)
+            for n in names
+        }
     if not isinstance(params, Params):
         W = as_matrices("params", params, min_ndim=3)
         return {"W": _radii(jnp.asarray(W))}
@@ -71,7 +97,7 @@ def _shared_edges(
 
 
 def ensemble_radii(
-    params: Params | npt.ArrayLike,
+    params: Params | SparseParams | RowSparse | npt.ArrayLike,
     *,
     spec_rad: float | None = None,
     which: Weights | Sequence[Weights] = ("raw", "effective"),
@@ -86,12 +112,18 @@ def ensemble_radii(
     legend; a dashed black line marks ``spec_rad`` when given. Radii are
     computed with :func:`jaxinit.spectral_radius` (so they equal what
     :func:`jaxinit.summarize` reports for each member); only the ``n``
-    radii come back to the host.
+    radii come back to the host. A sparse ensemble (a
+    :class:`~jaxinit.sparse.SparseParams` with leading axes, or a stack of
+    :class:`~jaxinit.sparse.RowSparse` matrices) is measured as
+    :func:`jaxinit.summarize` measures it: the Krylov radius of each sparse
+    matrix, O(nnz) products, never a dense copy above 4096 units.
 
     Args:
-      params: an ensemble, a :class:`~jaxinit.Params` with leading axes
-        (all leading axes count as members), or a real stack of square
-        matrices ``(..., members, N, N)`` (``which`` does not apply).
+      params: an ensemble, a :class:`~jaxinit.Params` or
+        :class:`~jaxinit.sparse.SparseParams` with leading axes (all
+        leading axes count as members), or a real stack of square matrices
+        ``(..., members, N, N)`` or of ``RowSparse`` matrices (``which``
+        does not apply).
       spec_rad: the target spectral radius to mark, or None.
       which: ``"raw"``, ``"effective"`` or a tuple of both (for a Params).
       bins: the number of bins, a positive integer.

@@ -24,6 +24,7 @@ from jaxinit._src.plotting.arguments import (
     check_spec_rad,
     check_which,
     new_axes,
+    refuse_sparse,
 )
 from jaxinit._src.predicted import predicted_radius
 
@@ -84,14 +85,16 @@ def _scatter(
 def _draw_predicted(ax: Axes, name: str, radius: float, *, count: int) -> None:
     stat = "predicted edge" if count == 1 else "max predicted edge"
     label = f"{stat}, {LABELS[name]} = {radius:.4g}"
-    _circle(ax, radius, gid=f"predicted-{name}", ls="-.", lw=1.3, color=COLORS[name], label=label)
+    circle(ax, radius, gid=f"predicted-{name}", ls="-.", lw=1.3, color=COLORS[name], label=label)
 
 
-def _circle(ax: Axes, radius: float, *, gid: str, **style: Any) -> None:
+def circle(ax: Axes, radius: float, *, gid: str, **style: Any) -> None:
+    """A circle of ``radius`` around 0, not filled, with ``gid``."""
     ax.add_patch(Circle((0, 0), radius, fill=False, gid=gid, **style))
 
 
-def _frame(ax: Axes, extent: float) -> None:
+def complex_frame(ax: Axes, extent: float) -> None:
+    """Axes of the complex plane, square, a little wider than ``extent`` each way."""
     lim = 1.12 * extent if extent > 0 else 1.0
     ax.axhline(0, color="0.7", lw=0.6, zorder=1)
     ax.axvline(0, color="0.7", lw=0.6, zorder=1)
@@ -151,7 +154,9 @@ def spectrum(
       ``"target"``, ``"radius-<set>"`` or ``"predicted-<set>"``.
 
     Raises:
-      TypeError: ``params_or_W`` is neither a Params nor a real array, or
+      TypeError: ``params_or_W`` is neither a Params nor a real array (a
+        sparse network or ``RowSparse`` is refused: every eigenvalue needs a
+        dense solve; see :func:`~jaxinit.plot.ritz_spectrum`), or
         ``ax``/``spec_rad``/``which``/``predicted`` has the wrong type.
       ValueError: the array is not square, is empty or is not finite;
         ``spec_rad`` is not positive; ``which`` names an unknown matrix.
@@ -175,6 +180,7 @@ def spectrum(
       >>> edge == float(jaxinit.predicted_radius(jaxinit.effective(params).W_rec))
       True
     """
+    refuse_sparse("params_or_W", params_or_W, "spectrum", "ritz_spectrum")
     check_ax(ax)
     spec_rad = check_spec_rad(spec_rad)
     predicted = check_flag("predicted", predicted)
@@ -187,7 +193,7 @@ def spectrum(
         rho = _scatter(ax, name, values, count=count, small=small)
         extent = max(extent, rho)
         if spec_rad is None:
-            _circle(ax, rho, gid=f"radius-{name}", ls=":", lw=1.2, color=COLORS[name])
+            circle(ax, rho, gid=f"radius-{name}", ls=":", lw=1.2, color=COLORS[name])
         if predicted:
             edge = _predicted_edge(mats[name][1])
             _draw_predicted(ax, name, edge, count=count)
@@ -195,8 +201,8 @@ def spectrum(
     if spec_rad is not None:
         extent = max(extent, spec_rad)
         label = f"target spec_rad = {spec_rad:g}"
-        _circle(ax, spec_rad, gid="target", ls="--", lw=1.3, color="black", label=label, zorder=4)
-    _frame(ax, extent)
+        circle(ax, spec_rad, gid="target", ls="--", lw=1.3, color="black", label=label, zorder=4)
+    complex_frame(ax, extent)
     if title is None:
         title = f"Eigenvalues of {what} (N = {size})"
         if count > 1:

@@ -18,7 +18,13 @@ from jaxinit._src import checks
 from jaxinit._src.effective import effective
 from jaxinit._src.names import Weights
 from jaxinit._src.params import Params
-from jaxinit._src.plotting.arguments import WHICH, as_matrices, check_ax, new_axes
+from jaxinit._src.plotting.arguments import (
+    WHICH,
+    as_matrices,
+    check_ax,
+    new_axes,
+    refuse_sparse,
+)
 
 
 def _matrix(
@@ -40,7 +46,7 @@ def _label(ax: Axes, x: float, text: str, **style: Any) -> None:
     ax.text(x, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom", **style)
 
 
-def _mark_dale(ax: Axes, signs: npt.NDArray[Any]) -> str:
+def mark_dale(ax: Axes, signs: npt.NDArray[Any]) -> str:
     """Draw the E/I boundary and labels; returns a note for the title."""
     N = signs.size
     n_exc = int((signs > 0).sum())
@@ -58,7 +64,7 @@ def _mark_dale(ax: Axes, signs: npt.NDArray[Any]) -> str:
     return ""
 
 
-def _mask_legend(ax: Axes, masked_color: ColorType) -> None:
+def mask_legend(ax: Axes, masked_color: ColorType) -> None:
     handle = Patch(facecolor=masked_color, edgecolor="0.4", label="no connection (mask 0)")
     ax.legend(
         handles=[handle],
@@ -110,8 +116,9 @@ def weights(
       ``gid`` ``"ei-boundary-columns"`` and ``"ei-boundary-rows"``.
 
     Raises:
-      TypeError: ``params`` is neither a Params nor a real array, or ``ax``
-        has the wrong type.
+      TypeError: ``params`` is neither a Params nor a real array (a sparse
+        network or ``RowSparse`` is refused: see
+        :func:`~jaxinit.plot.sampled_weights`), or ``ax`` has the wrong type.
       ValueError: ``params`` is an ensemble, the matrix is not square, empty
         or finite, or ``which`` is unknown.
 
@@ -130,6 +137,7 @@ def weights(
       ...  if line.get_gid() == "ei-boundary-columns"]
       [7.5]
     """
+    refuse_sparse("params", params, "weights", "sampled_weights")
     check_ax(ax)
     if not isinstance(which, str) or which not in WHICH:
         raise ValueError(f"which must be 'effective' or 'raw', got {which!r}")
@@ -151,9 +159,9 @@ def weights(
         ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
     ax.set_xlabel("presynaptic unit j (from)")
     ax.set_ylabel("postsynaptic unit i (to)")
-    note = "" if signs is None else _mark_dale(ax, signs)
+    note = "" if signs is None else mark_dale(ax, signs)
     if not connected.all():
-        _mask_legend(ax, masked_color)
+        mask_legend(ax, masked_color)
     if title is None:
         title = f"{name} (N = {W.shape[0]}, density {connected.mean():.2f}{note})"
     ax.set_title(title, pad=18 if signs is not None else None)
