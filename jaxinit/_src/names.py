@@ -62,6 +62,12 @@ Profile = Literal["gaussian", "exponential"]
 #: The distance profiles, ``("gaussian", "exponential")``.
 PROFILES: tuple[Profile, ...] = get_args(Profile)
 
+#: How a network file stores ``W_rec``: as a dense ``N_rec x N_rec`` matrix
+#: (PsychRNN's format) or as the rows of a :class:`~jaxinit.sparse.RowSparse`.
+FileLayout = Literal["dense", "row_sparse"]
+#: The two file layouts, ``("dense", "row_sparse")`` (see ``FileLayout``).
+FILE_LAYOUTS: tuple[FileLayout, ...] = get_args(FileLayout)
+
 #: The dtypes a network is computed in.
 DType = Literal["float32", "float64"]
 DTYPES: tuple[DType, ...] = get_args(DType)

@@ -1,5 +1,8 @@
 """Network files: PsychRNN-format ``.npz`` archives with jaxinit's records.
 
+A sparse network is written as a row-sparse file instead (no ``N_rec x N_rec``
+array; see :mod:`~jaxinit._src.files.layout`).
+
 One module per job:
 
 * :mod:`~jaxinit._src.files.errors`: the errors and warnings;
@@ -16,6 +19,9 @@ One module per job:
 * :mod:`~jaxinit._src.files.metadata`: reading the metadata entry, every field checked;
 * :mod:`~jaxinit._src.files.assemble`: entries to Params (finite after the cast, Dale
   agreement);
+* :mod:`~jaxinit._src.files.rowsparse`: row-sparse files of
+  :class:`~jaxinit.sparse.SparseParams`: canonical rows, their checks, entries to
+  SparseParams;
 * :mod:`~jaxinit._src.files.saving`: :func:`save_npz`;
 * :mod:`~jaxinit._src.files.loading`: :func:`load_npz`;
 * :mod:`~jaxinit._src.files.reproduce`: :func:`read_provenance`, :func:`reproduce`;

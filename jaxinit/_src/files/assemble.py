@@ -60,13 +60,29 @@ def to_params(
 
     ``where`` maps array names to the entries they came from (for messages).
     """
-    where = where or {}
+    where = dict(where or {})
     fields: dict[str, npt.ArrayLike] = {
         name: arrays[name] for name in ARRAY_FIELDS if not name.startswith("dale_")
     }
     fields["dale_rec_diag"] = np.diagonal(arrays["Dale_rec"])
     fields["dale_out_diag"] = np.diagonal(arrays["Dale_out"])
-    entry = {"dale_rec_diag": "Dale_rec", "dale_out_diag": "Dale_out"}
+    for field, name in (("dale_rec_diag", "Dale_rec"), ("dale_out_diag", "Dale_out")):
+        where[field] = where.get(name, name)
+    cast = cast_arrays(source, fields, dtype, where)
+    return Params(**cast, dale_ratio=dale_ratio, transfer_function=transfer)
+
+
+def cast_arrays(
+    source: EntrySource,
+    fields: Mapping[str, npt.ArrayLike],
+    dtype: DType,
+    where: Mapping[str, str] | None = None,
+) -> dict[str, jax.Array]:
+    """``fields`` as JAX arrays of ``dtype``, each checked to be finite after the cast.
+
+    ``where`` maps field names to the entries they came from (for messages).
+    """
+    where = where or {}
     cast: dict[str, jax.Array] = {}
     for name, value in fields.items():
         with np.errstate(over="ignore", invalid="ignore"):
@@ -75,14 +91,13 @@ def to_params(
             if not finite.all():
                 bad = np.asarray(value)[~finite].ravel()[0].item()
         if not finite.all():
-            key = entry.get(name, name)
             raise source.error(
-                where.get(key, key),
+                where.get(name, name),
                 f"holds {bad!r}, which is not finite as {dtype} (the dtype it is loaded as): "
                 "it overflows; load with dtype='float64' or fix the entry",
             )
         cast[name] = jnp.asarray(array)
-    return Params(**cast, dale_ratio=dale_ratio, transfer_function=transfer)
+    return cast
 
 
 def check_dale_agreement(
@@ -92,11 +107,13 @@ def check_dale_agreement(
 
     The ratio gives ``int(ratio * N_rec)`` excitatory units (PsychRNN's
     rule); rounding up is accepted too. None (no Dale's law) agrees with
-    any signs.
+    any signs. ``Dale_rec`` is the matrix or its diagonal.
     """
     if ratio is None:
         return
-    signs = np.diagonal(arrays["Dale_rec"])
+    signs = np.asarray(arrays["Dale_rec"])
+    if signs.ndim == 2:
+        signs = np.diagonal(signs)
     n_rec = signs.shape[0]
     excitatory = int(np.count_nonzero(signs > 0))
     if excitatory in (math.floor(ratio * n_rec), math.ceil(ratio * n_rec)):

@@ -9,12 +9,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from jaxinit._src.effective import effective
 from jaxinit._src.files.archive import as_path, open_archive
 from jaxinit._src.files.errors import DaleRatioWarning, EditedFileWarning, LegacyFileWarning
 from jaxinit._src.files.loading import FileContents, read_file
-from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES
+from jaxinit._src.names import PSYCHRNN_NAMES, WEIGHT_NAMES, FileLayout
+from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.stats import degrees
 from jaxinit._src.summary import Summary, network_summary
 
 #: The warnings loading can give; inspect_file reports them as problems instead.
@@ -32,6 +36,10 @@ class Inspection:
       summary: the network's :class:`~jaxinit.Summary`.
       problems: things that are odd about the file or the network (empty when none).
       notes: neutral facts worth knowing (extra entries, provenance, ...).
+      layout: ``"dense"`` (PsychRNN's format) or ``"row_sparse"`` (a file
+        written from a :class:`~jaxinit.sparse.SparseParams`).
+      slots: ``K``, the slots per row of a row-sparse ``W_rec`` (padding
+        included); None for a dense file.
     """
 
     path: str
@@ -39,6 +47,8 @@ class Inspection:
     summary: Summary
     problems: tuple[str, ...]
     notes: tuple[str, ...]
+    layout: FileLayout = "dense"
+    slots: int | None = None
 
 
 def inspect_file(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> Inspection:
@@ -55,6 +65,12 @@ def inspect_file(path: str | os.PathLike[str], *, max_bytes: int | None = None) 
     0. The warnings :func:`~jaxinit.load_npz` would give are reported as
     problems instead. ``max_bytes`` bounds what is read, as for
     :func:`~jaxinit.load_npz` (None: 2 GiB).
+
+    A row-sparse file (saved from a :class:`~jaxinit.sparse.SparseParams`)
+    is inspected without an ``N_rec x N_rec`` array: ``layout`` is
+    ``"row_sparse"``, ``slots`` is ``K``, a note gives the sizes and dtypes
+    of ``W_rec``'s entries, and the summary is the sparse network's
+    (stored entries, degrees, Krylov radii and whether they are certified).
 
     Example:
       >>> import os, tempfile, jax, numpy as np, jaxinit
@@ -98,13 +114,19 @@ def inspect_file(path: str | os.PathLike[str], *, max_bytes: int | None = None) 
                 "dale_ratio is 0.0: jaxinit reads it as every unit inhibitory, but PsychRNN "
                 "1.0.0 (which tests 'if dale_ratio:') runs the file without Dale's law"
             )
-    problems += _network_problems(contents)
-    summary = network_summary(contents.params)  # a file holds one network
+    problems += _network_problems(contents.params)
+    params = contents.params
+    summary = network_summary(params)  # a file holds one network
+    layout: FileLayout = "dense"
+    slots: int | None = None
+    if isinstance(params, SparseParams):
+        notes.append(_sparse_note(params))
+        layout, slots = "row_sparse", params.W_rec.slots
     if summary.effective_spectral_radius == 0:
         problems.append("the effective W_rec has spectral radius 0 (no recurrent dynamics)")
     if contents.metadata is not None:
         notes.append(_written_by(contents.metadata))
-    return Inspection(path, origin, summary, tuple(problems), tuple(notes))
+    return Inspection(path, origin, summary, tuple(problems), tuple(notes), layout, slots)
 
 
 def _entry_notes(names: Iterable[str]) -> list[str]:
@@ -119,6 +141,8 @@ def _entry_notes(names: Iterable[str]) -> list[str]:
 def _raw_weight_notes(contents: FileContents) -> list[str]:
     """A PsychRNN file's matrices are loaded as raw; say where they are not effective."""
     params = contents.params
+    if not isinstance(params, Params):  # pragma: no cover - PsychRNN files are dense
+        return []
     eff = effective(params)
     notes: list[str] = []
     for name in WEIGHT_NAMES:
@@ -132,8 +156,7 @@ def _raw_weight_notes(contents: FileContents) -> list[str]:
     return notes
 
 
-def _network_problems(contents: FileContents) -> list[str]:
-    params = contents.params
+def _network_problems(params: Params | SparseParams) -> list[str]:
     problems: list[str] = []
     dale_out = np.asarray(params.dale_out_diag)
     if (dale_out < 0).any():
@@ -141,11 +164,31 @@ def _network_problems(contents: FileContents) -> list[str]:
             f"Dale_out has {int((dale_out < 0).sum())} entries of -1 (PsychRNN 1.0.0's default): "
             "inhibitory units reach the outputs with negative weights"
         )
-    mask = np.asarray(params.rec_connectivity)
-    isolated = int(np.count_nonzero((mask.sum(axis=0) == 0) & (mask.sum(axis=1) == 0)))
+    fan_in, fan_out = _degrees(params)
+    isolated = int(np.count_nonzero((fan_out == 0) & (fan_in == 0)))
     if isolated:
         problems.append(f"{isolated} recurrent units have no recurrent connections at all")
     return problems
+
+
+def _degrees(
+    params: Params | SparseParams,
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]]]:
+    """Recurrent connections into and out of each unit (O(N K) for a sparse network)."""
+    if isinstance(params, SparseParams):
+        return degrees(params.W_rec)
+    mask = np.asarray(params.rec_connectivity) != 0
+    return mask.sum(axis=1), mask.sum(axis=0)
+
+
+def _sparse_note(params: SparseParams) -> str:
+    W = params.W_rec
+    connections = int(np.count_nonzero(np.asarray(W.stored)))
+    return (
+        f"row-sparse file: W_rec is {params.N_rec} rows of K={W.slots} slots (values "
+        f"{W.values.dtype}, column indices {W.index.dtype}), {connections} connections "
+        f"({connections / params.N_rec:.4g} per unit on average); no N_rec x N_rec array"
+    )
 
 
 def _written_by(metadata: Mapping[str, Any]) -> str:

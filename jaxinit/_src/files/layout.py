@@ -30,6 +30,24 @@ which leaves effective matrices unchanged, so a PsychRNN model built with
 ``transfer_function`` entry is written: PsychRNN 1.0.0 takes it from the
 model's parameters.
 
+A sparse network (:class:`~jaxinit.sparse.SparseParams`) is written as format
+version 3, a row-sparse file. PsychRNN cannot load it (it has no ``W_rec``),
+so it holds no PsychRNN entry: every array is the network's raw field, stored
+once, under ``jaxinit/sparse/`` and never as an ``N_rec x N_rec`` array:
+
+* ``jaxinit/sparse/W_rec_values`` (the network's dtype) and
+  ``jaxinit/sparse/W_rec_index`` (int32), both ``(N_rec, K)``: the rows of
+  ``W_rec`` (see :class:`~jaxinit.sparse.RowSparse`), each one canonical:
+  its stored column indices strictly increasing, then its padding slots
+  (index ``N_rec``, value 0);
+* ``jaxinit/sparse/<field>`` for ``W_in``, ``W_out``, ``b_rec``, ``b_out``,
+  ``init_state`` (``(N_rec,)``), ``input_connectivity``,
+  ``output_connectivity``, ``dale_rec_diag`` and ``dale_out_diag`` (the Dale
+  signs as vectors);
+* ``jaxinit/metadata``: as above, with ``"layout": "row_sparse"``, without
+  entry digests (no PsychRNN entry to guard) and with no recipe (recipes
+  make dense networks).
+
 Format version 1 (jaxinit 0.1) wrote ``0.0`` for "no Dale's law" and the
 smallest positive float for a ratio of 0, and recorded no digests; such files
 still load exactly as before.
@@ -44,10 +62,19 @@ import numpy as np
 import numpy.typing as npt
 
 FORMAT_NAME = "jaxinit.npz"
+#: The format version of the dense files jaxinit writes.
 FORMAT_VERSION = 2
+#: The format version of row-sparse files (the first with a ``layout`` field).
+SPARSE_FORMAT_VERSION = 3
+#: The newest format version this jaxinit reads.
+LATEST_FORMAT_VERSION = SPARSE_FORMAT_VERSION
 METADATA_KEY = "jaxinit/metadata"
 RAW_PREFIX = "jaxinit/raw/"
 GIVEN_PREFIX = "jaxinit/given/"
+SPARSE_PREFIX = "jaxinit/sparse/"
+#: The entries of ``W_rec`` in a row-sparse file.
+VALUES_KEY = SPARSE_PREFIX + "W_rec_values"
+INDEX_KEY = SPARSE_PREFIX + "W_rec_index"
 
 #: The ``dale_ratio`` written for a ratio of exactly 0 (see the module docstring).
 TINY_RATIO = float(np.finfo(np.float64).tiny)

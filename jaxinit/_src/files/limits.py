@@ -9,7 +9,8 @@ against a limit before memory is spent on it:
   :func:`~jaxinit.inspect_file`, :func:`~jaxinit.read_provenance`,
   :func:`~jaxinit.reproduce` and :func:`~jaxinit.save_npz` changes it. A
   float32 network with ``N_rec`` = 8192 needs about 1 GiB (its file holds
-  four ``N_rec x N_rec`` matrices).
+  four ``N_rec x N_rec`` matrices); a row-sparse file needs ``8 N_rec K``
+  bytes for ``W_rec`` (float32 values, int32 indices).
 * :data:`MAX_METADATA_CHARS` (1 MiB of text) and :data:`MAX_METADATA_DEPTH`
   (32 levels of nesting) for the JSON metadata entry, checked before parsing.
 * :data:`MAX_PICKLE_BYTES` (64 KiB) for the few pickled single values

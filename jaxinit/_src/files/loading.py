@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.effective import effective
-from jaxinit._src.files import assemble, limits
+from jaxinit._src.files import assemble, limits, rowsparse
 from jaxinit._src.files.archive import as_path, open_archive
 from jaxinit._src.files.entries import EntrySource
 from jaxinit._src.files.errors import EditedFileWarning
@@ -33,6 +33,7 @@ from jaxinit._src.names import (
     TransferFunctionName,
 )
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 from jaxinit._src.transfer import transfer_function_name
 
 
@@ -41,14 +42,14 @@ class FileContents:
     """What :func:`read_file` found.
 
     Attributes:
-      params: the network.
+      params: the network (a ``SparseParams`` for a row-sparse file).
       metadata: jaxinit's metadata dict, or None for a PsychRNN file.
       given: the recipe's given arrays stored in the file (name to array).
       edited: the PsychRNN entries changed after jaxinit wrote the file (then
         ``params`` is what PsychRNN runs and the recipe is not to be trusted).
     """
 
-    params: Params
+    params: Params | SparseParams
     metadata: Mapping[str, Any] | None
     given: dict[str, npt.NDArray[Any]]
     edited: tuple[str, ...] = ()
@@ -60,7 +61,7 @@ def load_npz(
     dtype: DType | None = None,
     transfer_function: TransferFunctionName | Callable[..., object] | None = None,
     max_bytes: int | None = None,
-) -> Params:
+) -> Params | SparseParams:
     """Load a network from an ``.npz`` file written by jaxinit or by PsychRNN.
 
     * Files written by :func:`~jaxinit.save_npz` come back bit for bit (raw
@@ -87,6 +88,14 @@ def load_npz(
       converted to float32 (PsychRNN's variables are float32) unless
       ``dtype`` says otherwise. A ``Dale_out`` with -1 entries, as PsychRNN
       1.0.0 writes by default, is kept.
+    * A row-sparse file, written by :func:`~jaxinit.save_npz` from a
+      :class:`~jaxinit.sparse.SparseParams`, comes back as a ``SparseParams``,
+      bit for bit (its rows are canonical: ``save_npz`` sorts them). Its rows
+      are checked in O(N_rec K) memory, never as an ``N_rec x N_rec``
+      matrix: int32 indices in ``0..N_rec`` (``N_rec`` marks padding), each
+      row's indices strictly increasing and its padding slots last and 0,
+      at most ``N_rec`` slots a row, finite values, and shapes that agree
+      with ``W_in`` and ``W_out``.
 
     Loading never runs code from the file. The only pickled entries PsychRNN
     writes, a ``dale_ratio`` of None and the ``transfer_function`` of its
@@ -115,7 +124,8 @@ def load_npz(
         refused with an ``NpzError`` naming the entry that went over.
 
     Returns:
-      The :class:`~jaxinit.Params`.
+      The :class:`~jaxinit.Params`, or a :class:`~jaxinit.sparse.SparseParams`
+      for a row-sparse file.
 
     Raises:
       NpzError: (a ``ValueError``) the file is corrupt, truncated, lacks an
@@ -219,12 +229,19 @@ def _read_jaxinit(
     meta = parse_metadata(reader.path, reader.value(METADATA_KEY))
     dtype = dtype or meta.dtype
     _check_dtype_available(reader, dtype)
+    transfer = transfer_function or meta.transfer_function
+    if meta.layout == "row_sparse":
+        arrays, values, index = rowsparse.read_arrays(reader, meta)
+        _check_sizes(reader, meta, arrays)
+        sparse = rowsparse.to_sparse_params(
+            reader, arrays, values, index, dtype, meta.dale_ratio, transfer
+        )
+        return FileContents(sparse, meta.raw, {})
     raw_keys = [RAW_PREFIX + name for name in WEIGHT_NAMES]
     reader.require(raw_keys, "; jaxinit writes them with every file: it is incomplete")
     written = _read_entries(reader)
     arrays = assemble.checked_network(reader, written)
     _check_sizes(reader, meta, arrays)
-    transfer = transfer_function or meta.transfer_function
     edited = _changed_entries(reader, meta, written)
     if not edited:
         raw, differing = _raw_network(reader, meta, arrays, written)

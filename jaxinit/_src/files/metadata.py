@@ -17,8 +17,13 @@ from typing import Any, NoReturn, TypeVar, overload
 
 from jaxinit._src.files import limits
 from jaxinit._src.files.errors import NpzError
-from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION, METADATA_KEY
-from jaxinit._src.names import DTYPES, PSYCHRNN_NAMES, DType
+from jaxinit._src.files.layout import (
+    FORMAT_NAME,
+    LATEST_FORMAT_VERSION,
+    METADATA_KEY,
+    SPARSE_FORMAT_VERSION,
+)
+from jaxinit._src.names import DTYPES, PSYCHRNN_NAMES, DType, FileLayout
 from jaxinit._src.transfer import TRANSFER_FUNCTIONS
 
 #: The most words a recorded key may have (threefry keys have 2, rbg keys 4).
@@ -32,13 +37,15 @@ class Metadata:
     """The checked contents of a ``jaxinit/metadata`` entry.
 
     Attributes:
-      version: the format version (1 or 2).
+      version: the format version (1, 2, or 3 for a row-sparse file).
       dtype: ``"float32"`` or ``"float64"``.
       dale_ratio: the exact ratio (None: no Dale's law).
       transfer_function: its name.
       sizes: ``N_in``, ``N_rec``, ``N_out`` as recorded (empty if not recorded).
-      digests: PsychRNN entry name to SHA-256 (empty for format 1).
+      digests: PsychRNN entry name to SHA-256 (empty for format 1 and
+        row-sparse files).
       raw: the whole JSON dict (versions, provenance, ...).
+      layout: ``"dense"`` (formats 1 and 2) or ``"row_sparse"`` (format 3).
     """
 
     version: int
@@ -48,6 +55,7 @@ class Metadata:
     sizes: Mapping[str, int]
     digests: Mapping[str, str]
     raw: Mapping[str, Any]
+    layout: FileLayout = "dense"
 
 
 class _InvalidError(ValueError):
@@ -203,21 +211,37 @@ def parse_metadata(path: str, text: object) -> Metadata:
             path, METADATA_KEY, f"is not jaxinit metadata (expected format {FORMAT_NAME!r})"
         )
     version = metadata.get("format_version")
-    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+    if type(version) is not int or not 1 <= version <= LATEST_FORMAT_VERSION:
         raise NpzError(
             path,
             METADATA_KEY,
             f"has format version {_short(version)}; this jaxinit reads versions 1 to "
-            f"{FORMAT_VERSION} (upgrade jaxinit)",
+            f"{LATEST_FORMAT_VERSION} (upgrade jaxinit)",
         )
     try:
+        layout = _layout(metadata, version)
         info = _field(metadata, "params", dict, "an object")
         dtype, ratio, transfer, sizes = _params(info)
-        digests = _strings(metadata, "entries") if version > 1 else {}
-        if version > 1 and "entries" not in metadata:
+        dense_digests = layout == "dense" and version > 1
+        digests = _strings(metadata, "entries") if dense_digests else {}
+        if dense_digests and "entries" not in metadata:
             raise _InvalidError("lacks 'entries'")
         _strings(metadata, "versions")
         _provenance(metadata.get("provenance"))
+        if layout == "row_sparse" and metadata.get("provenance") is not None:
+            raise _InvalidError("a row-sparse file records no recipe, got a 'provenance'")
     except _InvalidError as err:
         raise NpzError(path, METADATA_KEY, f"is incomplete or invalid: {err}") from None
-    return Metadata(version, dtype, ratio, transfer, sizes, digests, metadata)
+    return Metadata(version, dtype, ratio, transfer, sizes, digests, metadata, layout)
+
+
+def _layout(metadata: Mapping[str, Any], version: int) -> FileLayout:
+    """Formats 1 and 2 are dense; format 3 says ``"layout": "row_sparse"``."""
+    if version < SPARSE_FORMAT_VERSION:
+        return "dense"
+    layout = _field(metadata, "layout", str, "'row_sparse'")
+    if layout != "row_sparse":
+        raise _InvalidError(
+            f"'layout' must be 'row_sparse' (format version {version}), got {_short(layout)}"
+        )
+    return "row_sparse"

@@ -23,9 +23,10 @@ import numpy.typing as npt
 
 from jaxinit._src import checks
 from jaxinit._src.config import Config
-from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION
+from jaxinit._src.files.layout import FORMAT_NAME, FORMAT_VERSION, SPARSE_FORMAT_VERSION
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
+from jaxinit._src.sparse.params import SparseParams
 from jaxinit._src.transfer import transfer_function_name
 from jaxinit._src.version import __version__
 
@@ -120,12 +121,19 @@ def check_consistent(params: Params, config: Config) -> None:
 
 
 def make_metadata(
-    params: Params, digests: Mapping[str, str], record: dict[str, Any] | None
+    params: Params | SparseParams, digests: Mapping[str, str], record: dict[str, Any] | None
 ) -> npt.NDArray[np.str_]:
-    """The ``jaxinit/metadata`` entry for a network, its entry digests and its recipe."""
-    metadata = {
+    """The ``jaxinit/metadata`` entry for a network, its entry digests and its recipe.
+
+    A :class:`~jaxinit.sparse.SparseParams` gets a row-sparse record (format
+    3, ``"layout": "row_sparse"``); it has no digests and no recipe.
+    """
+    sparse = isinstance(params, SparseParams)
+    if sparse and (digests or record is not None):
+        raise ValueError("a row-sparse file records no entry digests and no recipe")
+    metadata: dict[str, Any] = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": SPARSE_FORMAT_VERSION if sparse else FORMAT_VERSION,
         "params": {
             "dtype": np.dtype(params.W_rec.dtype).name,
             "dale_ratio": None if params.dale_ratio is None else float(params.dale_ratio),
@@ -134,8 +142,11 @@ def make_metadata(
             "N_rec": int(params.N_rec),
             "N_out": int(params.N_out),
         },
-        "entries": dict(digests),
         "versions": versions(),
         "provenance": record,
     }
+    if sparse:
+        metadata["layout"] = "row_sparse"
+    else:
+        metadata["entries"] = dict(digests)
     return np.asarray(json.dumps(metadata, sort_keys=True))

@@ -42,6 +42,7 @@ from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES, InitializerName
 from jaxinit._src.network import initializer_name
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
+from jaxinit._src.sparse.params import SparseParams
 from jaxinit._src.version import __version__
 
 #: How to make a file reproducible, for messages.
@@ -209,7 +210,8 @@ def read_provenance(
     Returns:
       A :class:`Provenance`, or None for a file jaxinit did not write (for
       example one written by PsychRNN). Its ``initializer``, ``config``, key
-      and ``recipe`` are None when the file was saved without a recipe.
+      and ``recipe`` are None when the file was saved without a recipe (as
+      every row-sparse file is); its ``versions`` are always there.
 
     Example:
       >>> import os, tempfile, jax, jaxinit
@@ -713,8 +715,8 @@ def reproduce(
     Raises:
       TypeError: ``exact`` is not True or False.
       NoRecipeError: (an ``NpzError``) the file records no recipe: a PsychRNN
-        file, a jaxinit file saved from bare ``Params``, or one whose
-        PsychRNN entries were edited after saving.
+        file, a jaxinit file saved from bare ``Params``, one whose
+        PsychRNN entries were edited after saving, or a row-sparse file.
       NpzError: the file cannot be read, or its recipe cannot be run, or
         the network it would make is bigger than ``max_bytes``.
 
@@ -751,6 +753,13 @@ def reproduce(
     path = as_path("path", path)
     budget = limits.max_bytes_value(max_bytes)
     contents = loading.read_file(path, max_bytes=budget)
+    if isinstance(contents.params, SparseParams):
+        raise NoRecipeError(
+            path,
+            None,
+            "is a row-sparse file, which records no recipe (jaxinit.Recipe makes dense "
+            "networks): there is nothing to reproduce",
+        )
     prov = _recorded_recipe(path, contents)
     _check_recipe_size(path, cast(Config, prov.config), budget)  # set, as prov has a recipe
     try:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from jaxinit._src import checks
 from jaxinit._src.config import Config
 from jaxinit._src.effective import effective
-from jaxinit._src.files import archive, atomic, limits, loading, records
+from jaxinit._src.files import archive, atomic, limits, loading, records, rowsparse
 from jaxinit._src.files.entries import MemoryEntries
 from jaxinit._src.files.errors import (
     DaleRatioWarning,
@@ -27,17 +27,27 @@ from jaxinit._src.files.errors import (
     LegacyFileWarning,
     NpzError,
 )
-from jaxinit._src.files.layout import GIVEN_PREFIX, METADATA_KEY, RAW_PREFIX, dale_ratio_entry
+from jaxinit._src.files.layout import (
+    GIVEN_PREFIX,
+    INDEX_KEY,
+    METADATA_KEY,
+    RAW_PREFIX,
+    SPARSE_PREFIX,
+    VALUES_KEY,
+    dale_ratio_entry,
+)
 from jaxinit._src.files.validate import check_network, digest
 from jaxinit._src.names import ARRAY_FIELDS, WEIGHT_NAMES, InitializerName
 from jaxinit._src.params import Params
 from jaxinit._src.recipe import Recipe
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.rows import check_row_sparse
 from jaxinit._src.transfer import transfer_function_name
 
 
 def save_npz(
     path: str | os.PathLike[str],
-    network: Params | Recipe,
+    network: Params | SparseParams | Recipe,
     *,
     initializer: InitializerName | None = None,
     key: jax.Array | None = None,
@@ -51,6 +61,8 @@ def save_npz(
     then the network ``recipe.build()`` makes is saved together with the
     recipe, so the record cannot disagree with the network, and
     :func:`~jaxinit.reproduce` can make it again and check it.
+    A :class:`~jaxinit.sparse.SparseParams` is written as a row-sparse file
+    (see below).
 
     The file holds the effective ``W_in``, ``W_rec``, ``W_out`` under
     PsychRNN's names (so ``Basic(dict(..., load_weights_path=path))`` uses
@@ -61,6 +73,17 @@ def save_npz(
     NumPy are always recorded. ``dale_ratio`` is written as PsychRNN reads
     it: the ratio, None for no Dale's law, and the smallest positive float for
     a ratio of 0 (so that PsychRNN keeps Dale's law on).
+
+    A :class:`~jaxinit.sparse.SparseParams` gives a row-sparse file, which
+    holds no ``N_rec x N_rec`` array: ``W_rec`` as its ``(N_rec, K)`` values
+    and int32 column indices, the other arrays raw and as they are, and the
+    metadata (``"layout": "row_sparse"``, the versions; no recipe).
+    :func:`~jaxinit.load_npz` returns it as a ``SparseParams``; PsychRNN
+    cannot load it. Each row is written canonical: sorted by column (values
+    with their indices), padding slots last and 0, at most ``N_rec`` slots,
+    which is the same matrix; a row that holds a column twice is refused.
+    For a PsychRNN file of a sparse network that fits in memory, save
+    ``network.todense()`` (refused above 1 GiB for ``W_rec``).
 
     Before anything is written, the entries are read back by the loader's
     own code (:func:`~jaxinit.load_npz` with the same ``max_bytes``), so a
@@ -81,7 +104,8 @@ def save_npz(
         ``.npz`` is appended when the name does not end with it.
       network: a :class:`~jaxinit.Recipe`, or a single
         :class:`~jaxinit.Params` (an ensemble is refused: PsychRNN cannot
-        load one; save ``jaxinit.member(params, i)`` for each member).
+        load one; save ``jaxinit.member(params, i)`` for each member), or a
+        single :class:`~jaxinit.sparse.SparseParams`.
       initializer, key, config, given: deprecated since jaxinit 0.2 (removed
         in 0.3): the recipe as separate keywords, recorded as given and
         checked against ``network`` for sizes and options. Pass
@@ -94,11 +118,13 @@ def save_npz(
       The ``pathlib.Path`` written (with the ``.npz`` suffix).
 
     Raises:
-      TypeError: ``network`` is neither a ``Params`` nor a ``Recipe``, or an
-        argument has the wrong type.
+      TypeError: ``network`` is not a ``Params``, a ``SparseParams`` or a
+        ``Recipe``, or an argument has the wrong type (the deprecated recipe
+        keywords with a ``SparseParams`` included).
       ValueError: the network is an ensemble, holds non-finite values or
-        masks that are not 0/1; or the deprecated keywords are incomplete or
-        do not match the network.
+        masks that are not 0/1, or a row of a sparse ``W_rec`` holds a
+        column twice; or the deprecated keywords are incomplete or do not
+        match the network.
       NpzError: (a ``ValueError``) the file would not load: its metadata
         contradicts its arrays, a given array is not real numbers, or it
         holds more than ``max_bytes``.
@@ -124,16 +150,22 @@ def save_npz(
         target += ".npz"
     old = {"initializer": initializer, "key": key, "config": config, "given": given}
     params, recipe = _network_and_recipe(network, old)
-    arrays = network_arrays(params)
-    budget = limits.max_bytes_value(max_bytes)
-    entries = _entries(params, arrays, recipe)
+    if isinstance(params, SparseParams):
+        entries = sparse_entries(params)
+        budget = limits.max_bytes_value(max_bytes)
+    else:
+        arrays = network_arrays(params)
+        budget = limits.max_bytes_value(max_bytes)
+        entries = _entries(params, arrays, recipe)
     check_loadable(target, entries, budget)
     # archive.write_entries is looked up at write time (tests replace it to fail mid-write).
     atomic.atomic_write(target, lambda file: archive.write_entries(file, entries))
     return pathlib.Path(target)
 
 
-def _network_and_recipe(network: object, old: dict[str, Any]) -> tuple[Params, Recipe | None]:
+def _network_and_recipe(
+    network: object, old: dict[str, Any]
+) -> tuple[Params | SparseParams, Recipe | None]:
     passed = [f"{name}=" for name, value in old.items() if value is not None]
     if isinstance(network, Recipe):
         if passed:
@@ -141,9 +173,17 @@ def _network_and_recipe(network: object, old: dict[str, Any]) -> tuple[Params, R
                 f"save_npz(path, recipe) takes the recipe alone, got also {', '.join(passed)}"
             )
         return network.build(), network
+    if isinstance(network, SparseParams):
+        if passed:
+            raise TypeError(
+                "save_npz(path, sparse_params) records no recipe (jaxinit.Recipe makes dense "
+                f"networks), got also {', '.join(passed)}"
+            )
+        return network, None
     if not isinstance(network, Params):
         raise TypeError(
-            f"network must be a jaxinit.Params or a jaxinit.Recipe, got {type(network).__name__}"
+            "network must be a jaxinit.Params or a jaxinit.Recipe (or a "
+            f"jaxinit.sparse.SparseParams), got {type(network).__name__}"
         )
     if not passed:
         return network, None
@@ -183,35 +223,74 @@ def _recipe_from_keywords(
 
 def network_arrays(params: Params) -> dict[str, npt.NDArray[Any]]:
     """The fields of ``params`` as numpy arrays, checked for saving."""
-    arrays: dict[str, npt.NDArray[Any]] = {}
-    for name in ARRAY_FIELDS:
-        value = getattr(params, name)
-        if checks.is_traced(value):
-            raise TypeError(
-                f"params.{name} is a traced value: save_npz writes a file and cannot run "
-                "inside jax.jit, jax.vmap or jax.grad"
-            )
-        arrays[name] = np.asarray(value)
+    arrays = _host_arrays({name: getattr(params, name) for name in ARRAY_FIELDS})
     _check_dtypes(arrays)
     if arrays["W_rec"].ndim > 2:
         raise ValueError(
             f"params is an ensemble of shape {tuple(arrays['W_rec'].shape[:-2])}; a PsychRNN "
             "file holds one network: save each member, e.g. jaxinit.member(params, i)"
         )
+    _check_fields(params, arrays)
+    return arrays
+
+
+def sparse_arrays(params: SparseParams) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of a sparse network, checked for saving, its rows made canonical.
+
+    ``W_rec`` becomes ``W_rec_values`` and ``W_rec_index``
+    (:func:`~jaxinit._src.files.rowsparse.canonical_rows`).
+    """
+    W = check_row_sparse(params.W_rec, "params.W_rec")
+    fields = {name: getattr(params, name) for name in rowsparse.DENSE_FIELDS}
+    arrays = _host_arrays({"W_rec.values": W.values, "W_rec.index": W.index, **fields})
+    values, index = arrays.pop("W_rec.values"), arrays.pop("W_rec.index")
+    _check_dtypes({"W_rec": values, **arrays})
+    if params.batch_shape:
+        raise ValueError(
+            f"params is a stack of sparse networks of shape {params.batch_shape}; a file holds "
+            "one network: save each member, e.g. jax.tree.map(lambda x: x[i], params)"
+        )
+    if not np.isfinite(values).all():
+        bad = checks.first_bad(values, np.isfinite)
+        raise ValueError(f"params.W_rec.values must be finite, got {bad!r} in it")
+    _check_fields(params, arrays, n_rec=W.n_cols)
+    arrays["W_rec_values"], arrays["W_rec_index"] = rowsparse.canonical_rows(values, index)
+    return arrays
+
+
+def _host_arrays(fields: Mapping[str, Any]) -> dict[str, npt.NDArray[Any]]:
+    """``fields`` as numpy arrays; a traced value is refused."""
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    for name, value in fields.items():
+        if checks.is_traced(value):
+            raise TypeError(
+                f"params.{name} is a traced value: save_npz writes a file and cannot run "
+                "inside jax.jit, jax.vmap or jax.grad"
+            )
+        arrays[name] = np.asarray(value)
+    return arrays
+
+
+def _check_fields(
+    params: Params | SparseParams,
+    arrays: Mapping[str, npt.NDArray[Any]],
+    n_rec: int | None = None,
+) -> None:
+    """Shapes and values of the arrays (as the loader checks them), ``dale_ratio``,
+    ``transfer_function``. ``n_rec``: a sparse network's (no ``W_rec`` in ``arrays``)."""
 
     def fail(name: str, problem: str) -> NoReturn:
         raise ValueError(f"params.{name} {problem}")
 
     renamed = {"Dale_rec": "dale_rec_diag", "Dale_out": "dale_out_diag"}
-    psychrnn = {n: arrays[n] for n in ARRAY_FIELDS if not n.startswith("dale_")}
+    psychrnn = {n: arrays[n] for n in ARRAY_FIELDS if n in arrays and not n.startswith("dale_")}
     psychrnn.update({name: arrays[field] for name, field in renamed.items()})
-    check_network(psychrnn, fail, diagonals=True, names=renamed)
+    check_network(psychrnn, fail, diagonals=True, names=renamed, n_rec=n_rec)
     checks.dale_ratio(params.dale_ratio, "params.dale_ratio")
     try:
         transfer_function_name(params.transfer_function)
     except ValueError as err:
         raise ValueError(f"params.{err}") from None
-    return arrays
 
 
 def _check_dtypes(arrays: Mapping[str, npt.NDArray[Any]]) -> None:
@@ -256,6 +335,18 @@ def _entries(
         for name, array in recipe.given.items():
             entries[GIVEN_PREFIX + name] = np.asarray(array)
     entries[METADATA_KEY] = records.make_metadata(params, digests, record)
+    return entries
+
+
+def sparse_entries(params: SparseParams) -> dict[str, npt.NDArray[Any]]:
+    """The entries of a row-sparse file (see :mod:`~jaxinit._src.files.layout`)."""
+    arrays = sparse_arrays(params)
+    entries = {
+        VALUES_KEY: arrays.pop("W_rec_values"),
+        INDEX_KEY: arrays.pop("W_rec_index"),
+    }
+    entries.update({SPARSE_PREFIX + name: array for name, array in arrays.items()})
+    entries[METADATA_KEY] = records.make_metadata(params, {}, None)
     return entries
 
 

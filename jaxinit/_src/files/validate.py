@@ -39,12 +39,17 @@ def check_network(
     *,
     diagonals: bool,
     names: Mapping[str, str] | None = None,
+    n_rec: int | None = None,
 ) -> None:
     """Shapes, finiteness and allowed values of a network's arrays.
 
     ``arrays`` uses PsychRNN's names; ``Dale_rec``/``Dale_out`` are full
     matrices, or their diagonals when ``diagonals`` is True. ``fail(name,
     problem)`` raises; ``names`` maps PsychRNN's names to the names to report.
+    ``n_rec`` is given for a sparse network: then ``arrays`` has no
+    ``W_rec`` and no ``rec_connectivity`` (the rows are checked by
+    :func:`~jaxinit._src.files.rowsparse.check_rows`) and the others must
+    fit ``N_rec = n_rec``.
 
     Example:
       >>> def fail(name, problem):
@@ -62,14 +67,15 @@ def check_network(
     def bad(name: str, problem: str) -> None:
         fail(names.get(name, name), problem)
 
-    _check_shapes(arrays, bad, diagonals)
+    _check_shapes(arrays, bad, diagonals, n_rec)
     for name, array in arrays.items():
         if not real_dtype(array.dtype):
             bad(name, f"must hold real numbers, got dtype {array.dtype}")
         if not np.isfinite(array).all():
             bad(name, f"must be finite, got {checks.first_bad(array, np.isfinite)!r} in it")
     for name in MASK_NAMES:
-        _check_values(arrays[name], (0, 1), functools.partial(bad, name))
+        if n_rec is None or name != "rec_connectivity":
+            _check_values(arrays[name], (0, 1), functools.partial(bad, name))
     for name, allowed in (("Dale_rec", (-1, 1)), ("Dale_out", (-1, 0, 1))):
         matrix = arrays[name]
         if diagonals:
@@ -82,23 +88,29 @@ def check_network(
 
 
 def _check_shapes(
-    arrays: Mapping[str, npt.NDArray[Any]], bad: Callable[[str, str], None], diagonals: bool
+    arrays: Mapping[str, npt.NDArray[Any]],
+    bad: Callable[[str, str], None],
+    diagonals: bool,
+    n_rec: int | None,
 ) -> None:
-    for name in WEIGHT_NAMES:
+    dense = n_rec is None
+    for name in WEIGHT_NAMES if dense else ("W_in", "W_out"):
         if arrays[name].ndim != 2:
             bad(name, f"must be a matrix, got shape {arrays[name].shape}")
-    n_rec = arrays["W_rec"].shape[0]
+    n_rec = arrays["W_rec"].shape[0] if n_rec is None else n_rec
     n_in = arrays["W_in"].shape[1]
     n_out = arrays["W_out"].shape[0]
-    for name, size in (("W_rec", n_rec), ("W_in", n_in), ("W_out", n_out)):
+    sizes = (("W_rec", n_rec), ("W_in", n_in), ("W_out", n_out))
+    for name, size in sizes if dense else sizes[1:]:
         if size == 0:
             bad(name, f"must not be empty, got shape {arrays[name].shape}")
     expected = psychrnn_shapes(n_in, n_rec, n_out, dale_matrices=not diagonals)
+    if not dense:
+        del expected["W_rec"], expected["rec_connectivity"]
+    source = "W_rec, W_in, W_out" if dense else f"the N_rec={n_rec} rows of W_rec, W_in, W_out"
     for name, shape in expected.items():
         if arrays[name].shape != shape:
-            bad(
-                name, f"must have shape {shape} (from W_rec, W_in, W_out), got {arrays[name].shape}"
-            )
+            bad(name, f"must have shape {shape} (from {source}), got {arrays[name].shape}")
 
 
 def _check_values(
