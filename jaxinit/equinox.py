@@ -12,6 +12,12 @@ read back bit for bit in every forward pass, which runs on
 its masks and Dale's law. The update rule and its code are
 :func:`jaxinit.basic_rnn`'s.
 
+Made from a :class:`~jaxinit.sparse.SparseParams`, the model's ``W_rec`` is
+the RowSparse's ``(N_rec, K)`` values, its int32 pattern is kept in
+:attr:`BasicRNN.frozen` as ``W_rec_index`` (integers: no filter above trains
+it), :attr:`BasicRNN.params` is a ``SparseParams`` and the recurrent product is
+the O(N_rec K) sparse one.
+
 This module imports Equinox (``pip install 'jaxinit[equinox]'``); ``import jaxinit``
 does not.
 
@@ -47,9 +53,9 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
     ) from _err
 
 from jaxinit._src import basic_rnn, models
-from jaxinit._src.effective import Effective, effective
-from jaxinit._src.names import FIXED_FIELDS
+from jaxinit._src.effective import Effective, SparseEffective, effective
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 
 __all__ = ["BasicRNN", "Frozen"]
 
@@ -96,8 +102,9 @@ class BasicRNN(eqx.Module):
     """PsychRNN's ``Basic`` continuous-time rate RNN on a jaxinit network.
 
     Args:
-      params: a single network (:class:`~jaxinit.Params` without ensemble
-        axes), e.g. from :func:`jaxinit.gaussian_spectral_radius`.
+      params: a single network (:class:`~jaxinit.Params` or
+        :class:`~jaxinit.sparse.SparseParams`, without ensemble axes), e.g.
+        from :func:`jaxinit.gaussian_spectral_radius`.
       dt: the time step (PsychRNN's ``dt``, default 10).
       tau: the time constant (default 100), or an ``(N_rec,)`` vector of one
         per unit; ``alpha = dt / tau``.
@@ -106,14 +113,18 @@ class BasicRNN(eqx.Module):
       fixed: PsychRNN's ``fixed_weights``: a trainable array's name to a 0/1
         array of its shape, 1 where the entry keeps its initial value (read
         from :attr:`frozen` in the forward pass, so it gets no gradient).
+        For a sparse network ``fixed["W_rec"]`` pins stored slots: shape
+        ``(N_rec, K)``.
 
     Attributes:
       W_in, W_rec, W_out, b_rec, b_out, init_state: the trainable arrays, raw
-        (PsychRNN's ``(out, in)`` shapes).
-      frozen: a :class:`Frozen` of the masks, the Dale signs and, for each
-        name in ``fixed``, ``<name>_pinned`` (bools) and
+        (PsychRNN's ``(out, in)`` shapes; a sparse network's ``W_rec`` is its
+        ``(N_rec, K)`` values).
+      frozen: a :class:`Frozen` of the masks, the Dale signs (for a sparse
+        network ``W_rec_index`` in place of ``rec_connectivity``) and, for
+        each name in ``fixed``, ``<name>_pinned`` (bools) and
         ``<name>_pinned_value``.
-      options, dale_ratio, transfer_function: static.
+      options, fixed_names, pinned_names, dale_ratio, transfer_function: static.
     """
 
     W_in: jax.Array
@@ -124,13 +135,14 @@ class BasicRNN(eqx.Module):
     init_state: jax.Array
     frozen: Frozen
     options: models.Options = eqx.field(static=True)
+    fixed_names: tuple[str, ...] = eqx.field(static=True)
     pinned_names: tuple[str, ...] = eqx.field(static=True)
     dale_ratio: float | None = eqx.field(static=True)
     transfer_function: str = eqx.field(static=True)
 
     def __init__(
         self,
-        params: Params,
+        params: Params | SparseParams,
         *,
         dt: float = basic_rnn.DEFAULT_DT,
         tau: float | ArrayLike = basic_rnn.DEFAULT_TAU,
@@ -140,24 +152,27 @@ class BasicRNN(eqx.Module):
         self.options, pinned = models.setup(
             params, dt=dt, tau=tau, rec_noise=rec_noise, fixed=fixed
         )
-        self.W_in = jnp.asarray(params.W_in)
-        self.W_rec = jnp.asarray(params.W_rec)
-        self.W_out = jnp.asarray(params.W_out)
-        self.b_rec = jnp.asarray(params.b_rec)
-        self.b_out = jnp.asarray(params.b_out)
-        self.init_state = jnp.asarray(params.init_state)
+        trained = models.trainable_arrays(params)
+        self.W_in = jnp.asarray(trained["W_in"])
+        self.W_rec = jnp.asarray(trained["W_rec"])
+        self.W_out = jnp.asarray(trained["W_out"])
+        self.b_rec = jnp.asarray(trained["b_rec"])
+        self.b_out = jnp.asarray(trained["b_out"])
+        self.init_state = jnp.asarray(trained["init_state"])
+        self.fixed_names = models.fixed_names(params)
         self.pinned_names = tuple(sorted(pinned))
-        frozen: dict[str, Any] = {name: getattr(params, name) for name in FIXED_FIELDS}
+        frozen: dict[str, Any] = models.fixed_arrays(params)
         for name in self.pinned_names:
             frozen[f"{name}_pinned"] = np.asarray(pinned[name])
-            frozen[f"{name}_pinned_value"] = getattr(params, name)
+            frozen[f"{name}_pinned_value"] = trained[name]
         self.frozen = Frozen.of(frozen)
         self.dale_ratio = params.dale_ratio
         self.transfer_function = params.transfer_function
 
     @property
-    def params(self) -> Params:
-        """The network the model runs now, as a :class:`~jaxinit.Params` (raw).
+    def params(self) -> Params | SparseParams:
+        """The network the model runs now, as a :class:`~jaxinit.Params` (raw;
+        a :class:`~jaxinit.sparse.SparseParams` for a model made from one).
 
         Pinned entries hold their initial values, whatever an optimizer did to
         the stored arrays.
@@ -170,7 +185,7 @@ class BasicRNN(eqx.Module):
             "b_out": self.b_out,
             "init_state": self.init_state,
         }
-        arrays.update({name: self.frozen[name] for name in FIXED_FIELDS})
+        arrays.update({name: self.frozen[name] for name in self.fixed_names})
         return models.assemble(
             arrays,
             {name: self.frozen[f"{name}_pinned"] for name in self.pinned_names},
@@ -179,7 +194,7 @@ class BasicRNN(eqx.Module):
             transfer_function=self.transfer_function,
         )
 
-    def effective(self) -> Effective:
+    def effective(self) -> Effective | SparseEffective:
         """The weights the network uses now: :func:`jaxinit.effective` of :attr:`params`."""
         return effective(self.params)
 

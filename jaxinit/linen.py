@@ -12,6 +12,11 @@ the optimizer does, the network obeys its masks and Dale's law. Entries that
 forward pass, so they get no gradient and :meth:`BasicRNN.to_params` shows
 them unchanged.
 
+A :class:`~jaxinit.sparse.SparseParams` network works too: its ``W_rec``
+parameter is the RowSparse's ``(N_rec, K)`` values, its pattern (int32 column
+indices) stays a constant of ``network``, the recurrent product is the
+O(N_rec K) sparse one, and :meth:`BasicRNN.to_params` gives a ``SparseParams``.
+
 The update rule is :func:`jaxinit.basic_rnn`'s (PsychRNN's ``Basic`` model),
 computed by the same code, so the cell, the model and every other framework's
 ``BasicRNN`` give the same numbers.
@@ -62,6 +67,7 @@ from jaxinit._src import basic_rnn, models
 from jaxinit._src.effective import effective
 from jaxinit._src.names import TRAINABLE_FIELDS
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 
 __all__ = ["BasicRNN", "BasicRNNCell"]
 
@@ -97,7 +103,7 @@ def _find_params(variables: Mapping[str, Any]) -> Mapping[str, Any]:
 class _Basic(nn.Module):
     """What the cell and the model share: the options, the parameters, ``to_params``."""
 
-    network: Params
+    network: Params | SparseParams
     dt: float = basic_rnn.DEFAULT_DT
     tau: Any = basic_rnn.DEFAULT_TAU
     rec_noise: float = 0.0
@@ -113,18 +119,21 @@ class _Basic(nn.Module):
         self.arrays = {name: self.param(name, self._initial(name)) for name in TRAINABLE_FIELDS}
 
     def _initial(self, name: str) -> Callable[[jax.Array], jax.Array]:
-        value = jnp.asarray(getattr(self.network, name))
+        value = jnp.asarray(models.trainable_arrays(self.network)[name])
         return lambda _rng: value
 
-    def current(self) -> Params:
+    def current(self) -> Params | SparseParams:
         """The network the module runs now (pinned entries put back)."""
         return self._assemble(self.arrays, self.pinned)
 
-    def _assemble(self, arrays: Mapping[str, Any], pinned: Mapping[str, Any]) -> Params:
+    def _assemble(
+        self, arrays: Mapping[str, Any], pinned: Mapping[str, Any]
+    ) -> Params | SparseParams:
         return models.on_network(self.network, arrays, pinned)
 
-    def to_params(self, variables: Mapping[str, Any]) -> Params:
-        """The trained network as a :class:`~jaxinit.Params`, from ``variables``.
+    def to_params(self, variables: Mapping[str, Any]) -> Params | SparseParams:
+        """The trained network as a :class:`~jaxinit.Params`, from ``variables``
+        (a :class:`~jaxinit.sparse.SparseParams` when ``network`` is one).
 
         ``variables`` is what ``init`` returned or the trained ``"params"``
         (of this module, or of a model that holds it: the one dict holding the
@@ -143,16 +152,18 @@ class BasicRNNCell(_Basic, nn.RNNCellBase):
     """One step of PsychRNN's ``Basic`` RNN, for ``flax.linen.RNN``.
 
     Attributes:
-      network: a single network (:class:`~jaxinit.Params` without ensemble
-        axes): the initial values of the parameters, and the masks and Dale
-        signs, which stay constants.
+      network: a single network (:class:`~jaxinit.Params` or
+        :class:`~jaxinit.sparse.SparseParams`, without ensemble axes): the
+        initial values of the parameters, and the masks, Dale signs and
+        sparse pattern, which stay constants.
       dt: the time step (PsychRNN's ``dt``, default 10).
       tau: the time constant (default 100), or an ``(N_rec,)`` vector of
         one per unit; ``alpha = dt / tau``.
       rec_noise: standard deviation of the recurrent noise (default 0); when
         positive, each step draws from the ``"noise"`` rngs stream.
       fixed: PsychRNN's ``fixed_weights``: a trainable array's name to a 0/1
-        array of its shape, 1 where the entry keeps its initial value.
+        array of its shape, 1 where the entry keeps its initial value (for a
+        sparse network, ``fixed["W_rec"]`` has the values' shape ``(N_rec, K)``).
     """
 
     # Listed here as well, so that the reference documents them on this class.

@@ -11,6 +11,13 @@ nnx.Param, ...)`` leave alone. ``dale_ratio``, ``transfer_function``, ``dt``,
 network back as a ``Params`` (e.g. for :func:`jaxinit.save_npz`, which writes
 a file PsychRNN loads).
 
+A :class:`~jaxinit.sparse.SparseParams` works the same way: ``W_rec`` is
+then the ``nnx.Param`` of the RowSparse's ``(N_rec, K)`` values, its int32
+column indices (the pattern, which is also the recurrent mask) are the
+:class:`Fixed` variable ``W_rec_index``, there is no ``rec_connectivity``
+variable, ``model.params`` is a ``SparseParams`` and the recurrent product is
+the O(N_rec K) sparse one.
+
 Every forward pass starts from :func:`jaxinit.effective` of the current
 arrays, so after any number of optimizer steps the weights the network uses
 still obey the masks and Dale's law: ``|W| * mask`` times the Dale signs.
@@ -56,9 +63,10 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 from jaxinit._src import models
 from jaxinit._src.basic_rnn import DEFAULT_DT, DEFAULT_TAU
-from jaxinit._src.effective import Effective, effective
+from jaxinit._src.effective import Effective, SparseEffective, effective
 from jaxinit._src.names import FIXED_FIELDS, TRAINABLE_FIELDS
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 
 __all__ = ["FIXED", "TRAINABLE", "BasicRNN", "Fixed"]
 
@@ -82,9 +90,10 @@ class BasicRNN(nnx.Module):
     """PsychRNN's ``Basic`` continuous-time rate RNN on a jaxinit network.
 
     Args:
-      params: a single network (:class:`~jaxinit.Params` without ensemble
-        axes), e.g. from :func:`jaxinit.gaussian_spectral_radius`. Its arrays
-        are copied into the module's variables.
+      params: a single network (:class:`~jaxinit.Params` or
+        :class:`~jaxinit.sparse.SparseParams`, without ensemble axes), e.g.
+        from :func:`jaxinit.gaussian_spectral_radius`. Its arrays are copied
+        into the module's variables.
       dt: the simulation time step (PsychRNN's ``dt``, default 10).
       tau: the units' time constant (PsychRNN's ``tau``, default 100), or an
         ``(N_rec,)`` vector of one per unit; ``alpha = dt / tau``.
@@ -94,15 +103,18 @@ class BasicRNN(nnx.Module):
       fixed: PsychRNN's ``fixed_weights``: a trainable array's name to a 0/1
         array of its shape, 1 where the entry keeps its initial value. The
         forward pass uses the initial value there, so those entries get no
-        gradient and :attr:`params` shows them unchanged.
+        gradient and :attr:`params` shows them unchanged. For a sparse
+        network ``fixed["W_rec"]`` pins stored slots: shape ``(N_rec, K)``.
 
     Attributes:
       W_in, W_rec, W_out, b_rec, b_out, init_state: ``nnx.Param``, raw
-        (PsychRNN's ``(out, in)`` shapes).
+        (PsychRNN's ``(out, in)`` shapes; a sparse network's ``W_rec`` is
+        its ``(N_rec, K)`` values).
       input_connectivity, rec_connectivity, output_connectivity,
         dale_rec_diag, dale_out_diag: :class:`Fixed`; so are
         ``<name>_pinned`` and ``<name>_pinned_value`` for each name in
-        ``fixed``.
+        ``fixed``. A sparse network has the int32 ``W_rec_index`` instead
+        of ``rec_connectivity``.
       dale_ratio, transfer_function, dt, tau, rec_noise: static.
     """
 
@@ -121,7 +133,7 @@ class BasicRNN(nnx.Module):
 
     def __init__(
         self,
-        params: Params,
+        params: Params | SparseParams,
         *,
         dt: float = DEFAULT_DT,
         tau: float | ArrayLike = DEFAULT_TAU,
@@ -130,15 +142,18 @@ class BasicRNN(nnx.Module):
     ) -> None:
         options, pinned = models.setup(params, dt=dt, tau=tau, rec_noise=rec_noise, fixed=fixed)
         self.options = options
+        trained = models.trainable_arrays(params)
         for name in TRAINABLE:
-            setattr(self, name, nnx.Param(jnp.asarray(getattr(params, name))))
-        for name in FIXED:
-            setattr(self, name, Fixed(jnp.asarray(getattr(params, name))))
+            setattr(self, name, nnx.Param(jnp.asarray(trained[name])))
+        # The masks, the Dale signs and a sparse pattern's index: never trained.
+        self.fixed_names = models.fixed_names(params)
+        for name, value in models.fixed_arrays(params).items():
+            setattr(self, name, Fixed(jnp.asarray(value)))
         # Pinned entries and their values, as Fixed variables next to the array.
         self.pinned_names = tuple(sorted(pinned))
         for name in self.pinned_names:
             setattr(self, f"{name}_pinned", Fixed(jnp.asarray(pinned[name])))
-            setattr(self, f"{name}_pinned_value", Fixed(jnp.asarray(getattr(params, name))))
+            setattr(self, f"{name}_pinned_value", Fixed(jnp.asarray(trained[name])))
         self.dale_ratio = params.dale_ratio
         self.transfer_function = params.transfer_function
 
@@ -163,13 +178,15 @@ class BasicRNN(nnx.Module):
         return self.options.constants.alpha
 
     @property
-    def params(self) -> Params:
+    def params(self) -> Params | SparseParams:
         """The network the model runs now, as a :class:`~jaxinit.Params` (raw).
 
-        Pinned entries (``fixed``) hold their initial values, whatever the
-        optimizer did to the stored arrays.
+        A model made from a :class:`~jaxinit.sparse.SparseParams` gives one
+        back (its ``W_rec`` the trained values on the fixed pattern). Pinned
+        entries (``fixed``) hold their initial values, whatever the optimizer
+        did to the stored arrays.
         """
-        arrays = {name: getattr(self, name)[...] for name in (*TRAINABLE, *FIXED)}
+        arrays = {name: getattr(self, name)[...] for name in (*TRAINABLE, *self.fixed_names)}
         pinned = {name: getattr(self, f"{name}_pinned")[...] for name in self.pinned_names}
         values = {name: getattr(self, f"{name}_pinned_value")[...] for name in self.pinned_names}
         return models.assemble(
@@ -180,7 +197,7 @@ class BasicRNN(nnx.Module):
             transfer_function=self.transfer_function,
         )
 
-    def effective(self) -> Effective:
+    def effective(self) -> Effective | SparseEffective:
         """The weights the network uses now: :func:`jaxinit.effective` of :attr:`params`."""
         return effective(self.params)
 

@@ -186,7 +186,7 @@ def test_basic_rnn_jits_vmaps_and_differentiates():
 def test_basic_rnn_errors():
     params = _net()
     x = _inputs()
-    with pytest.raises(TypeError, match=r"params must be a jaxinit.Params, got dict"):
+    with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params or jaxinit\.sparse"):
         jaxinit.basic_rnn({}, x)
     with pytest.raises(ValueError, match=r"inputs must have shape \(batch, time, N_in=3\)"):
         jaxinit.basic_rnn(params, x[0])

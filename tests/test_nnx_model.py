@@ -141,7 +141,7 @@ def test_recurrent_noise():
 
 def test_errors():
     params = _net()
-    with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params, got dict"):
+    with pytest.raises(TypeError, match=r"params must be a jaxinit\.Params or jaxinit\.sparse"):
         BasicRNN({})
     batch = jax.tree.map(lambda a: jnp.stack([a, a]), params)
     with pytest.raises(ValueError, match=r"one network, got an ensemble of shape \(2,\)"):

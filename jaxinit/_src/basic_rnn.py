@@ -1,9 +1,10 @@
 """PsychRNN's "Basic" rate RNN as pure functions: the one numerical core of every model.
 
-:func:`basic_rnn` runs a :class:`~jaxinit.Params` over a batch of input
-sequences. The framework models (``jaxinit.nnx``, ``jaxinit.linen``,
-``jaxinit.haiku``, ``jaxinit.equinox``) are thin wrappers that keep the arrays
-the way their framework wants and call :func:`step` and :func:`readout` below,
+:func:`basic_rnn` runs a :class:`~jaxinit.Params` (or a
+:class:`~jaxinit.sparse.SparseParams`) over a batch of input sequences. The
+framework models (``jaxinit.nnx``, ``jaxinit.linen``, ``jaxinit.haiku``,
+``jaxinit.equinox``) are thin wrappers that keep the arrays the way their
+framework wants and call :func:`step` and :func:`readout` below,
 so they all compute the same numbers.
 
 The update rule, with ``alpha = dt / tau`` (a number, or one per unit when
@@ -15,10 +16,14 @@ The update rule, with ``alpha = dt / tau`` (a number, or one per unit when
 
 from ``s = init_state`` for every trial; the output of a step is read from the
 new state. The effective weights are :func:`jaxinit.effective` of the arrays.
+A sparse network's recurrent product ``f(s) W_rec_eff^T`` is the
+:class:`~jaxinit.sparse.RowSparse` gather product on its effective weights:
+O(N_rec K) per trial and step, no ``N_rec x N_rec`` array.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -29,8 +34,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from jaxinit._src import checks
-from jaxinit._src.effective import Effective, effective
+from jaxinit._src.effective import Effective, SparseEffective, effective
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
+from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.transfer import TransferFunction
 
 #: PsychRNN's default time step and time constant (ms); ``alpha = dt / tau``.
@@ -94,8 +101,23 @@ def _rank(vector: jax.Array, ndim: int) -> jax.Array:
     return vector.reshape((1,) * (ndim - vector.ndim) + vector.shape)
 
 
+def recurrent_drive(W_rec: jax.Array | RowSparse, rates: jax.Array) -> jax.Array:
+    """``rates @ W_rec^T`` for ``rates`` of shape ``(..., N_rec)``.
+
+    A :class:`RowSparse` ``W_rec`` is applied with its own gather product
+    (O(N_rec K) per row of ``rates``); the leading axes of ``rates`` become the
+    columns of one product and are put back afterwards.
+    """
+    if not isinstance(W_rec, RowSparse):
+        return rates @ W_rec.T
+    if rates.ndim == 1:
+        return W_rec @ rates
+    columns = rates.reshape((-1, rates.shape[-1])).T
+    return (W_rec @ columns).T.reshape(rates.shape)
+
+
 def step(
-    eff: Effective,
+    eff: Effective | SparseEffective,
     b_rec: jax.Array,
     f: TransferFunction,
     tc: TimeConstants,
@@ -107,14 +129,16 @@ def step(
 
     ``noise`` is a standard normal draw of the state's shape (``None``: no noise).
     """
-    drive = f(state) @ eff.W_rec.T + x @ eff.W_in.T + _rank(b_rec, state.ndim)
+    drive = recurrent_drive(eff.W_rec, f(state)) + x @ eff.W_in.T + _rank(b_rec, state.ndim)
     new = _cast(tc.keep, state) * state + _cast(tc.alpha, state) * drive
     if noise is not None:
         new = new + _cast(tc.noise_std, state) * noise
     return new
 
 
-def readout(eff: Effective, b_out: jax.Array, f: TransferFunction, state: jax.Array) -> jax.Array:
+def readout(
+    eff: Effective | SparseEffective, b_out: jax.Array, f: TransferFunction, state: jax.Array
+) -> jax.Array:
     """The output read from a state: ``f(s) W_out_eff^T + b_out``."""
     return f(state) @ eff.W_out.T + _rank(b_out, state.ndim)
 
@@ -150,8 +174,28 @@ def noise_key(rec_noise: float, key: jax.Array | None) -> jax.Array | None:
     return key
 
 
+def check_network(params: object, name: str = "params") -> Params | SparseParams:
+    """``params`` if it is one dense or sparse network; ``TypeError``/``ValueError`` if not.
+
+    A sparse network's ``W_rec`` is checked too (types, shapes, and the index
+    range when concrete).
+    """
+    if not isinstance(params, (Params, SparseParams)):
+        raise TypeError(
+            f"{name} must be a jaxinit.Params or jaxinit.sparse.SparseParams, "
+            f"got {type(params).__name__}"
+        )
+    if isinstance(params, SparseParams):
+        # A model may hold a concrete pattern while its caller traces (linen's
+        # setup runs inside apply): evaluate the range check eagerly there too.
+        with jax.ensure_compile_time_eval():
+            check_row_sparse(params.W_rec, f"{name}.W_rec")
+    checks.single_network(params, name)
+    return params
+
+
 def basic_rnn(
-    params: Params,
+    params: Params | SparseParams,
     inputs: ArrayLike,
     *,
     dt: float = DEFAULT_DT,
@@ -176,7 +220,11 @@ def basic_rnn(
     ``jax.vmap`` it over an ensemble's members.
 
     Args:
-      params: one network (no ensemble axes; ``jax.vmap`` for ensembles).
+      params: one network (no ensemble axes; ``jax.vmap`` for ensembles),
+        dense (:class:`~jaxinit.Params`) or sparse
+        (:class:`~jaxinit.sparse.SparseParams`: the recurrent product then
+        gathers each unit's ``K`` inputs, O(N_rec K) per trial and step, and
+        no ``N_rec x N_rec`` array is made).
       inputs: ``(batch, time, N_in)``, PsychRNN's layout; cast to the
         weights' dtype.
       dt: the time step (PsychRNN's ``dt``, default 10).
@@ -200,10 +248,16 @@ def basic_rnn(
       >>> tau = jnp.linspace(50.0, 200.0, 8)        # one time constant per unit
       >>> jaxinit.basic_rnn(net, jnp.ones((3, 5, 2)), tau=tau)[1].shape
       (3, 5, 8)
+      >>> pattern = jaxinit.sparse.fixed_in_degree(jax.random.key(1), (8, 8), 3)
+      >>> sparse_cfg = jaxinit.Config(N_in=2, N_rec=8, N_out=1, dale_ratio=0.75,
+      ...                             spectral_method="krylov")
+      >>> sparse = jaxinit.sparse.gaussian_spectral_radius(jax.random.key(0), sparse_cfg, pattern)
+      >>> outputs = jaxinit.basic_rnn(sparse, jnp.ones((3, 5, 2)))[0]   # O(N K) per step
+      >>> dense = jaxinit.basic_rnn(sparse.todense(), jnp.ones((3, 5, 2)))[0]
+      >>> bool(jnp.allclose(outputs, dense, atol=1e-6))
+      True
     """
-    if not isinstance(params, Params):
-        raise TypeError(f"params must be a jaxinit.Params, got {type(params).__name__}")
-    checks.single_network(params)
+    params = check_network(params)
     n_rec = params.W_rec.shape[-1]
     tc = time_constants(dt, tau, rec_noise, n_rec)
     x = check_inputs(inputs, params.W_in.shape[-1], params.W_rec.dtype, time_axis=True)
@@ -211,7 +265,7 @@ def basic_rnn(
 
 
 def scan(
-    params: Params, x: jax.Array, tc: TimeConstants, key: jax.Array | None
+    params: Params | SparseParams, x: jax.Array, tc: TimeConstants, key: jax.Array | None
 ) -> tuple[jax.Array, jax.Array]:
     """:func:`basic_rnn` after its checks: ``x`` is ``(batch, time, N_in)`` of the right dtype."""
     eff = effective(params)
@@ -233,20 +287,31 @@ def scan(
 
 
 def pin(
-    current: Params,
+    current: Params | SparseParams,
     masks: Mapping[str, jax.Array | NDArray[np.bool_]],
-    values: Mapping[str, jax.Array],
-) -> Params:
+    values: Mapping[str, Any],
+) -> Params | SparseParams:
     """``current`` with the entries ``masks[name]`` pins set to ``values[name]``.
 
     The models apply this before every forward pass, so pinned entries take
     no gradient and keep their values whatever the optimizer does to the
-    stored arrays.
+    stored arrays. For a sparse ``W_rec`` the mask and the value are per
+    stored slot, of the shape of its ``values`` (a RowSparse value gives its
+    ``values``).
     """
     if not masks:
         return current
     arrays: dict[str, Any] = {
-        name: jnp.where(mask, values[name], getattr(current, name))
+        name: _pin_one(mask, values[name], getattr(current, name))
         for name, mask in masks.items()
     }
-    return current.replace(**arrays)
+    if isinstance(current, Params):
+        return current.replace(**arrays)
+    return dataclasses.replace(current, **arrays)
+
+
+def _pin_one(mask: Any, value: Any, current: Any) -> Any:
+    if isinstance(current, RowSparse):
+        slots = value.values if isinstance(value, RowSparse) else value
+        return current.with_values(jnp.where(mask, slots, current.values))
+    return jnp.where(mask, value, current)

@@ -33,6 +33,7 @@ _S = TypeVar("_S", bound=str)
 
 if TYPE_CHECKING:
     from jaxinit._src.params import Params
+    from jaxinit._src.sparse.params import SparseParams
 
 
 def is_traced(x: Any) -> bool:
@@ -159,7 +160,7 @@ def x64_enabled(what: str) -> None:
         )
 
 
-def single_network(params: Params, name: str = "params") -> None:
+def single_network(params: Params | SparseParams, name: str = "params") -> None:
     """Raise ``ValueError`` when ``params`` is an ensemble (has leading axes)."""
     shape = params.batch_shape
     if shape:

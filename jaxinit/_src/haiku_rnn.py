@@ -17,6 +17,7 @@ from jaxinit._src import basic_rnn, models
 from jaxinit._src.effective import effective
 from jaxinit._src.names import TRAINABLE_FIELDS
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SparseParams
 
 
 class BasicRNN(hk.RNNCore):
@@ -29,7 +30,10 @@ class BasicRNN(hk.RNNCore):
     :func:`jaxinit.effective` of the current arrays, so training cannot break
     the masks or Dale's law. Entries that ``fixed`` pins are read from
     ``network``, so they get no gradient. The update rule and its code are
-    :func:`jaxinit.basic_rnn`'s.
+    :func:`jaxinit.basic_rnn`'s. A :class:`~jaxinit.sparse.SparseParams`
+    network works too: its ``W_rec`` parameter is the ``(N_rec, K)`` values
+    of the RowSparse, its pattern stays a constant of ``network``, and the
+    recurrent product is the O(N_rec K) sparse one.
 
     A call returns ``((output, new_state), new_state)``, so
     ``hk.dynamic_unroll(core, x, core.initial_state(batch), time_major=False)``
@@ -38,19 +42,21 @@ class BasicRNN(hk.RNNCore):
     Get the trained network back with :func:`to_params`.
 
     Args:
-      network: a single network (:class:`~jaxinit.Params` without ensemble axes).
+      network: a single network (:class:`~jaxinit.Params` or
+        :class:`~jaxinit.sparse.SparseParams`, without ensemble axes).
       dt: the time step (PsychRNN's ``dt``, default 10).
       tau: the time constant (default 100), or an ``(N_rec,)`` vector of one
         per unit; ``alpha = dt / tau``.
       rec_noise: standard deviation of the recurrent noise (default 0).
       fixed: PsychRNN's ``fixed_weights``: a trainable array's name to a 0/1
-        array of its shape, 1 where the entry keeps its initial value.
+        array of its shape, 1 where the entry keeps its initial value (for a
+        sparse network, ``fixed["W_rec"]`` has the values' shape ``(N_rec, K)``).
       name: the Haiku module name (default ``"basic_rnn"``).
     """
 
     def __init__(
         self,
-        network: Params,
+        network: Params | SparseParams,
         *,
         dt: float = basic_rnn.DEFAULT_DT,
         tau: float | ArrayLike = basic_rnn.DEFAULT_TAU,
@@ -64,10 +70,11 @@ class BasicRNN(hk.RNNCore):
         )
         self.network = network
 
-    def _current(self) -> Params:
+    def _current(self) -> Params | SparseParams:
         arrays = {}
+        initial = models.trainable_arrays(self.network)
         for name in TRAINABLE_FIELDS:
-            value = jnp.asarray(getattr(self.network, name))
+            value = jnp.asarray(initial[name])
             arrays[name] = hk.get_parameter(
                 name, value.shape, value.dtype, init=lambda *_, v=value: v
             )
@@ -98,12 +105,13 @@ class BasicRNN(hk.RNNCore):
 
 def to_params(
     params: Mapping[str, Any],
-    network: Params,
+    network: Params | SparseParams,
     *,
     fixed: Mapping[str, ArrayLike] | None = None,
     name: str | None = None,
-) -> Params:
-    """The trained network of a :class:`BasicRNN` as a :class:`~jaxinit.Params`.
+) -> Params | SparseParams:
+    """The trained network of a :class:`BasicRNN` as a :class:`~jaxinit.Params`
+    (a :class:`~jaxinit.sparse.SparseParams` when ``network`` is one).
 
     Args:
       params: the Haiku parameters (what ``init`` returned, or trained).

@@ -22,6 +22,13 @@ trainable array's name (``"W_in"``, ``"W_rec"``, ``"W_out"``, ``"b_rec"``,
 ``"b_out"``, ``"init_state"``) to a 0/1 array of that array's shape, 1 where
 the entry is pinned. An ensemble's ``Params`` (leading member axes) takes the
 same per-network array for every member.
+
+A :class:`~jaxinit.sparse.SparseParams` is treated the same way: its
+``W_rec.values`` train, its pattern (the int32 ``W_rec.index``) never does,
+and ``fixed["W_rec"]`` pins stored slots, with the shape ``(N_rec, K)`` of
+the values. :func:`keep_fixed` hides the index from the wrapped optimizer (no
+state is kept for it) and gives it an integer zero update, so
+``optax.apply_updates`` returns it unchanged.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from numpy.typing import ArrayLike, NDArray
 from jaxinit._src import checks
 from jaxinit._src.names import ARRAY_FIELDS, TRAINABLE_FIELDS
 from jaxinit._src.params import Params
+from jaxinit._src.sparse.params import SPARSE_FIELDS, SparseParams
+from jaxinit._src.sparse.rows import RowSparse
 
 if TYPE_CHECKING:
     import optax
@@ -52,7 +61,27 @@ _NO_CHANGE = -0.0
 
 
 def _is_params(node: object) -> bool:
-    return isinstance(node, Params)
+    return isinstance(node, (Params, SparseParams))
+
+
+def _fields(node: Params | SparseParams) -> tuple[str, ...]:
+    return SPARSE_FIELDS if isinstance(node, SparseParams) else ARRAY_FIELDS
+
+
+def _entry_shape(node: Params | SparseParams, name: str) -> tuple[int, ...]:
+    """The shape of what ``fixed[name]`` pins: a sparse ``W_rec``'s stored slots."""
+    array = getattr(node, name)
+    if isinstance(array, RowSparse):
+        return tuple(array.values.shape)
+    return tuple(array.shape)
+
+
+def _flags(node: Params | SparseParams, name: str, flag: Any) -> Any:
+    """``flag`` for one field; a sparse ``W_rec`` gets it on its values, never on its index."""
+    array = getattr(node, name)
+    if isinstance(array, RowSparse):
+        return RowSparse(flag, False, array.n_cols)  # type: ignore[arg-type]
+    return flag
 
 
 def _is_inexact_array(node: object) -> bool:
@@ -66,6 +95,8 @@ def trainable(tree: _T) -> _T:
 
     Inside every :class:`~jaxinit.Params` (however deep in ``tree``) the
     weights, biases and initial state are ``True`` and the masks and Dale signs
+    ``False``; inside a :class:`~jaxinit.sparse.SparseParams` likewise, with
+    ``W_rec`` a RowSparse whose ``values`` are ``True`` and ``index``
     ``False``. Any other leaf is ``True`` if it is a floating-point array (the
     rule of ``eqx.is_inexact_array``), so a model's other parameters train as
     usual.
@@ -92,8 +123,10 @@ def trainable(tree: _T) -> _T:
     """
 
     def spec(node: Any) -> Any:
-        if isinstance(node, Params):
-            flags: dict[str, Any] = {name: name in TRAINABLE_FIELDS for name in ARRAY_FIELDS}
+        if _is_params(node):
+            flags: dict[str, Any] = {
+                name: _flags(node, name, name in TRAINABLE_FIELDS) for name in _fields(node)
+            }
             return dataclasses.replace(node, **flags)
         return _is_inexact_array(node)
 
@@ -134,14 +167,20 @@ def checked_fixed(fixed: Mapping[str, ArrayLike] | None) -> dict[str, NDArray[np
 
 
 def fixed_for(
-    params: Params, fixed: Mapping[str, ArrayLike] | None
+    params: Params | SparseParams, fixed: Mapping[str, ArrayLike] | None
 ) -> dict[str, NDArray[np.bool_]]:
-    """``fixed`` checked against one network: names, 0/1 values and exact shapes."""
+    """``fixed`` checked against one network: names, 0/1 values and exact shapes.
+
+    A sparse ``W_rec`` is pinned slot by slot: ``fixed["W_rec"]`` has the
+    shape of its ``values``, ``(N_rec, K)``.
+    """
     pinned = checked_fixed(fixed)
     for name, mask in pinned.items():
-        shape = tuple(getattr(params, name).shape)
+        shape = _entry_shape(params, name)
         if mask.shape != shape:
-            raise ValueError(f"fixed[{name!r}] has shape {mask.shape}; {name} has shape {shape}")
+            sparse = isinstance(getattr(params, name), RowSparse)
+            what = "a sparse W_rec's values have" if sparse else f"{name} has"
+            raise ValueError(f"fixed[{name!r}] has shape {mask.shape}; {what} shape {shape}")
     return pinned
 
 
@@ -151,29 +190,32 @@ def _keep(tree: Any, fixed: dict[str, NDArray[np.bool_]], what: str) -> Any:
 
     def keep(node: Any) -> Any:
         nonlocal found
-        if not isinstance(node, Params):
+        if not _is_params(node):
             return True
         found = True
         masks: dict[str, Any] = {}
-        for name in ARRAY_FIELDS:
+        for name in _fields(node):
             if name not in TRAINABLE_FIELDS:
                 masks[name] = False
             elif name in fixed:
-                pinned, shape = fixed[name], tuple(getattr(node, name).shape)
+                pinned, shape = fixed[name], _entry_shape(node, name)
                 if pinned.ndim > len(shape) or shape[len(shape) - pinned.ndim :] != pinned.shape:
                     raise ValueError(
                         f"fixed[{name!r}] has shape {pinned.shape}; it must have the shape "
                         f"of one network's {name}, {shape[len(shape) - pinned.ndim :]}"
                         f" (the {what} hold {name} of shape {shape})"
                     )
-                masks[name] = ~pinned
+                masks[name] = _flags(node, name, ~pinned)
             else:
-                masks[name] = True
+                masks[name] = _flags(node, name, True)
         return dataclasses.replace(node, **masks)
 
     result = jax.tree.map(keep, tree, is_leaf=_is_params)
     if fixed and not found:
-        raise ValueError(f"fixed was given, but the {what} hold no jaxinit.Params")
+        raise ValueError(
+            f"fixed was given, but the {what} hold no jaxinit.Params or "
+            "jaxinit.sparse.SparseParams"
+        )
     return result
 
 
@@ -188,6 +230,35 @@ def _where(keep: Any, values: Any, fill: float) -> Any:
         return jnp.where(jnp.broadcast_to(jnp.asarray(k), v.shape), v, jnp.asarray(fill, v.dtype))
 
     return jax.tree.map(one, keep, values, is_leaf=lambda node: node is None)
+
+
+def _hidden(k: Any, v: Any) -> bool:
+    """A fixed leaf that is not a float array (a sparse pattern's index, or its float0
+    gradient): the wrapped optimizer never sees it."""
+    return k is False and v is not None and not _is_inexact_array(v)
+
+
+def _hide(keep: Any, tree: Any) -> Any:
+    """``tree`` with its hidden leaves (see :func:`_hidden`) replaced by ``None``."""
+    return jax.tree.map(
+        lambda k, v: None if _hidden(k, v) else v, keep, tree, is_leaf=lambda node: node is None
+    )
+
+
+def _zero_hidden(keep: Any, new: Any, updates: Any) -> Any:
+    """``new`` with an integer zero update at every hidden leaf of ``updates``.
+
+    ``optax.apply_updates`` adds it to the integer parameter, which it leaves
+    exactly as it was.
+    """
+
+    def one(k: Any, n: Any, u: Any) -> Any:
+        if not _hidden(k, u):
+            return n
+        dtype = u.dtype if jnp.issubdtype(u.dtype, jnp.integer) else jnp.int32
+        return jnp.zeros(u.shape, dtype)
+
+    return jax.tree.map(one, keep, new, updates, is_leaf=lambda node: node is None)
 
 
 def zero_fixed(grads: _T, *, fixed: Mapping[str, ArrayLike] | None = None) -> _T:
@@ -275,14 +346,15 @@ def keep_fixed(
     pinned = checked_fixed(fixed)
 
     def init(params: optax.Params) -> optax.OptState:
-        _keep(params, pinned, "parameters")  # refuse a bad `fixed` at once
-        return optimizer.init(params)
+        keep = _keep(params, pinned, "parameters")  # refuses a bad `fixed` at once
+        return optimizer.init(_hide(keep, params))
 
     def update(
         updates: optax.Updates, state: optax.OptState, params: optax.Params | None = None
     ) -> tuple[optax.Updates, optax.OptState]:
         keep = _keep(updates, pinned, "updates")
-        new, state = optimizer.update(_where(keep, updates, 0.0), state, params)
-        return _where(keep, new, _NO_CHANGE), state
+        seen = None if params is None else _hide(keep, params)
+        new, state = optimizer.update(_where(keep, _hide(keep, updates), 0.0), state, seen)
+        return _zero_hidden(keep, _where(keep, new, _NO_CHANGE), updates), state
 
     return optax.GradientTransformation(init, update)
