@@ -103,3 +103,19 @@ def test_sparse_ensemble_errors():
     with pytest.raises(TypeError, match="does not take 'Dale_rec'"):
         jaxinit.ensemble(init, KEY, 2, config(), rec_connectivity=PATTERN,
                          Dale_rec=np.eye(N))
+
+
+def test_unregulated_spectrum_warning_points_at_the_callers_line():
+    cfg = config(dale_ratio=None, spectral_radius_of="raw")
+    calls = [
+        lambda: jaxinit.sparse.weight_initializer(KEY, cfg, PATTERN),
+        lambda: jaxinit.ensemble(jaxinit.sparse.weight_initializer, KEY, 2, cfg,
+                                 rec_connectivity=PATTERN),
+        lambda: jaxinit.weight_initializer(KEY, cfg.replace(N_rec=8, autapses=True)),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        found = [w for w in caught if issubclass(w.category, jaxinit.UnregulatedSpectrumWarning)]
+        assert len(found) == 1 and found[0].filename == __file__, found

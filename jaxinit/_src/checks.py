@@ -16,6 +16,8 @@ Two kinds of check live here:
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -34,6 +36,22 @@ _S = TypeVar("_S", bound=str)
 if TYPE_CHECKING:
     from jaxinit._src.params import Params
     from jaxinit._src.sparse.params import SparseParams
+
+
+#: The folder of the jaxinit package (``.../jaxinit/``), for :func:`user_stacklevel`.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a ``warnings.warn`` in the calling function
+    point at the first frame outside jaxinit (the user's line), however many
+    jaxinit functions lie in between."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def is_traced(x: Any) -> bool:

@@ -152,7 +152,7 @@ def prepare(
             "weight_initializer drew W_rec without regulating its eigenvalues; the network "
             "may not train. Use gaussian_spectral_radius to set the spectral radius.",
             UnregulatedSpectrumWarning,
-            stacklevel=4,
+            stacklevel=checks.user_stacklevel(),
         )
     plan, scalars = plan_of(kind, config)
     return plan, scalars, prepared
