@@ -18,7 +18,6 @@ The device count must be set before JAX starts, hence a fresh interpreter.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 #: Shared by the worker and the tests.
@@ -236,10 +235,6 @@ def process(pid: int, port: int, outdir: str) -> None:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "sharded":
-        sharded(sys.argv[2])
-    elif mode == "process":
-        process(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
+    from worker_support import main
+
+    main(sharded, process)

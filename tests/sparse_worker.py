@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 
 #: Shared by the worker and the tests.
 N, K = 2000, 24
@@ -154,10 +153,6 @@ def process(pid: int, port: int, outdir: str) -> None:
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "sharded":
-        sharded(sys.argv[2])
-    elif mode == "process":
-        process(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
-    else:
-        raise SystemExit(f"unknown mode {mode!r}")
+    from worker_support import main
+
+    main(sharded, process)

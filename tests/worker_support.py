@@ -79,3 +79,14 @@ def joined(pid: int, port: int, devices: int = 2, processes: int = 2):
         yield jax
     finally:
         jax.distributed.shutdown()
+
+
+def main(sharded, process) -> None:
+    """A worker's command line: ``sharded OUTDIR`` or ``process PID PORT OUTDIR``."""
+    mode = sys.argv[1]
+    if mode == "sharded":
+        sharded(sys.argv[2])
+    elif mode == "process":
+        process(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")

@@ -16,12 +16,11 @@ refuse sparse ones. The three figures here read a
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
@@ -48,8 +47,8 @@ from jaxinit._src.plotting.connectivity import (
     draw_degrees,
     group_colors,
 )
-from jaxinit._src.plotting.spectrum import circle, complex_frame
-from jaxinit._src.plotting.weights import mark_dale, mask_legend
+from jaxinit._src.plotting.spectrum import circle, target_and_frame
+from jaxinit._src.plotting.weights import mark_dale, mask_legend, signed_image
 from jaxinit._src.sparse.params import SparseParams
 from jaxinit._src.sparse.ritz import RitzValues, ritz_values
 from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
@@ -309,11 +308,7 @@ def ritz_spectrum(
     for name, out in results.items():
         rho, _ = _draw_ritz(ax, name, out, accuracy)
         extent = max(extent, rho)
-    if spec_rad is not None:
-        extent = max(extent, spec_rad)
-        label = f"target spec_rad = {spec_rad:g}"
-        circle(ax, spec_rad, gid="target", ls="--", lw=1.3, color="black", label=label, zorder=4)
-    complex_frame(ax, extent)
+    target_and_frame(ax, extent, spec_rad)
     if title is None:
         basis = next(iter(results.values())).values.shape[0]
         title = f"Outer eigenvalues of {what} by Krylov (N = {W.n_cols}, basis {basis})"
@@ -450,21 +445,7 @@ def sampled_weights(
     if not np.isfinite(block).all():
         raise ValueError(f"the sampled weights must be finite, got {block[~np.isfinite(block)][0]}")
     fig, ax = new_axes(ax, (6.4, 5.6))
-    colormap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
-    colormap = colormap.with_extremes(bad=masked_color)
-    shown = block[stored]
-    vmax = float(np.abs(shown).max()) if shown.size else 0.0
-    vmax = vmax if vmax > 0 else 1.0
-    # numpy's stubs leave MaskedArray.__new__ unannotated (see weights.py)
-    masked_array: Callable[..., np.ma.MaskedArray[tuple[int, ...], np.dtype[np.float64]]] = (
-        np.ma.masked_array
-    )
-    im = ax.imshow(
-        masked_array(block, mask=~stored), cmap=colormap, vmin=-vmax, vmax=vmax,
-        interpolation="nearest",
-    )
-    if colorbar:
-        ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
+    signed_image(ax, block, stored, cmap, masked_color, colorbar)
 
     def unit(position: float, _: object = None) -> str:
         p = round(position)

@@ -93,6 +93,16 @@ def circle(ax: Axes, radius: float, *, gid: str, **style: Any) -> None:
     ax.add_patch(Circle((0, 0), radius, fill=False, gid=gid, **style))
 
 
+def target_and_frame(ax: Axes, extent: float, spec_rad: float | None) -> None:
+    """The dashed target circle (when ``spec_rad`` is given) and the frame
+    of the complex plane around both it and ``extent``."""
+    if spec_rad is not None:
+        extent = max(extent, spec_rad)
+        label = f"target spec_rad = {spec_rad:g}"
+        circle(ax, spec_rad, gid="target", ls="--", lw=1.3, color="black", label=label, zorder=4)
+    complex_frame(ax, extent)
+
+
 def complex_frame(ax: Axes, extent: float) -> None:
     """Axes of the complex plane, square, a little wider than ``extent`` each way."""
     lim = 1.12 * extent if extent > 0 else 1.0
@@ -198,11 +208,7 @@ def spectrum(
             edge = _predicted_edge(mats[name][1])
             _draw_predicted(ax, name, edge, count=count)
             extent = max(extent, edge)
-    if spec_rad is not None:
-        extent = max(extent, spec_rad)
-        label = f"target spec_rad = {spec_rad:g}"
-        circle(ax, spec_rad, gid="target", ls="--", lw=1.3, color="black", label=label, zorder=4)
-    complex_frame(ax, extent)
+    target_and_frame(ax, extent, spec_rad)
     if title is None:
         title = f"Eigenvalues of {what} (N = {size})"
         if count > 1:

@@ -75,6 +75,32 @@ def mask_legend(ax: Axes, masked_color: ColorType) -> None:
     )
 
 
+
+def signed_image(
+    ax: Axes,
+    W: npt.NDArray[np.float64],
+    connected: npt.NDArray[np.bool_],
+    cmap: str | Colormap,
+    masked_color: ColorType,
+    colorbar: bool,
+) -> None:
+    """Draw ``W`` on ``ax`` with a colour scale symmetric about 0 (set by the
+    connected entries), the entries not connected in ``masked_color``."""
+    colormap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    colormap = colormap.with_extremes(bad=masked_color)
+    shown = W[connected]
+    vmax = float(np.abs(shown).max()) if shown.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0
+    # numpy's stubs leave MaskedArray.__new__ unannotated, which strict mypy will not
+    # call from typed code; this name gives the constructor the result type it has here.
+    masked_array: Callable[..., np.ma.MaskedArray[tuple[int, ...], np.dtype[np.float64]]] = (
+        np.ma.masked_array
+    )
+    image = masked_array(W, mask=~connected)
+    im = ax.imshow(image, cmap=colormap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
+
 def weights(
     params: Params | npt.ArrayLike,
     *,
@@ -143,20 +169,7 @@ def weights(
         raise ValueError(f"which must be 'effective' or 'raw', got {which!r}")
     W, connected, signs, name = _matrix(params, which)
     fig, ax = new_axes(ax, (6.4, 5.6))
-    colormap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
-    colormap = colormap.with_extremes(bad=masked_color)
-    shown = W[connected]
-    vmax = float(np.abs(shown).max()) if shown.size else 0.0
-    vmax = vmax if vmax > 0 else 1.0
-    # numpy's stubs leave MaskedArray.__new__ unannotated, which strict mypy will not
-    # call from typed code; this name gives the constructor the result type it has here.
-    masked_array: Callable[..., np.ma.MaskedArray[tuple[int, ...], np.dtype[np.float64]]] = (
-        np.ma.masked_array
-    )
-    image = masked_array(W, mask=~connected)
-    im = ax.imshow(image, cmap=colormap, vmin=-vmax, vmax=vmax, interpolation="nearest")
-    if colorbar:
-        ax.figure.colorbar(im, ax=ax, shrink=0.85, label="weight")
+    signed_image(ax, W, connected, cmap, masked_color, colorbar)
     ax.set_xlabel("presynaptic unit j (from)")
     ax.set_ylabel("postsynaptic unit i (to)")
     note = "" if signs is None else mark_dale(ax, signs)
