@@ -51,16 +51,22 @@ def test_ci_script_builds_lints_and_runs_everything_twice_where_it_matters():
     second = commands.index(
         'run_pytest "${WITHOUT_TF[@]}" tests/test_[n-r]*.py tests/test_t[!f]*.py jaxinit'
     )
-    third = commands.index('run_pytest "${WITHOUT_TF[@]}" tests/test_s*.py')
+    third = commands.index('run_pytest "${WITHOUT_TF[@]}" tests/test_sparse*.py')
+    fourth = commands.index('run_pytest "${WITHOUT_TF[@]}" tests/test_s[!p]*.py tests/test_spe*.py')
     tf_tests = commands.index('run_pytest "${TF_TESTS[@]}"')
     numerics = commands.index('run_pytest -m numerics "${WITHOUT_TF[@]}" tests/test_[a-m]*.py')
     numerics_second = commands.index(
         'run_pytest -m numerics "${WITHOUT_TF[@]}" tests/test_[n-r]*.py tests/test_t[!f]*.py '
         "jaxinit"
     )
-    numerics_third = commands.index('run_pytest -m numerics "${WITHOUT_TF[@]}" tests/test_s*.py')
-    assert start < first < second < third < tf_tests
-    assert tf_tests < numerics < numerics_second < numerics_third
+    numerics_third = commands.index(
+        'run_pytest -m numerics "${WITHOUT_TF[@]}" tests/test_sparse*.py'
+    )
+    numerics_fourth = commands.index(
+        'run_pytest -m numerics "${WITHOUT_TF[@]}" tests/test_s[!p]*.py tests/test_spe*.py'
+    )
+    assert start < first < second < third < fourth < tf_tests
+    assert tf_tests < numerics < numerics_second < numerics_third < numerics_fourth
     whole = first
     between = commands[whole:numerics]
     assert "unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE" in between
@@ -85,14 +91,14 @@ def test_ci_script_type_checks_builds_the_docs_and_tests_the_wheel():
 
 
 def test_ci_runs_every_test_module():
-    # The suite runs in pieces (three parts by file name, TensorFlow apart; an
+    # The suite runs in pieces (four parts by file name, TensorFlow apart; an
     # explicit file argument is collected even if --ignore names it, so the
     # halves must not match the TF modules): a new module whose name falls
     # outside every piece would silently never run.
     import fnmatch
 
-    halves = ["tests/test_[a-m]*.py", "tests/test_[n-r]*.py", "tests/test_s*.py",
-              "tests/test_t[!f]*.py"]
+    halves = ["tests/test_[a-m]*.py", "tests/test_[n-r]*.py", "tests/test_sparse*.py",
+              "tests/test_s[!p]*.py", "tests/test_spe*.py", "tests/test_t[!f]*.py"]
     tf = ["tests/test_tf.py", "tests/test_tf_psychrnn.py"]
     pieces = [*halves, *tf]
     for piece in pieces:
