@@ -75,6 +75,7 @@ NUMERICS_MODULES = frozenset(
         "test_spectral.py",
         "test_spectral_krylov.py",
         "test_sparse_network.py",
+        "test_sparse_operator.py",
     }
 )
 

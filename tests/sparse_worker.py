@@ -82,6 +82,7 @@ def sharded(outdir: str) -> None:
     import jaxinit
     from jaxinit._src.krylov import krylov_options, start_vector
     from jaxinit._src.sparse import network, radius
+    from jaxinit._src.sparse import operator as sparse_operator
 
     assert jax.device_count() == 8, jax.devices()
     mesh = jax.make_mesh((8,), ("rows",))
@@ -103,14 +104,19 @@ def sharded(outdir: str) -> None:
         "gaussian_spectral_radius", jax.random.key(NETWORK_SEED), cfg, pattern, {}
     )
     texts = {
-        "draw": network.draw.lower(plan, jax.random.key(0), scalars, prepared, p)
+        "draw": network.draw_values.lower(plan, jax.random.key(0), scalars, prepared, p)
         .compile().as_text(),
     }
-    _, _, measured = network.draw(plan, jax.random.key(0), scalars, prepared, p)
+    arrays, W = network.draw(plan, jax.random.key(0), scalars, prepared, p)
+    # the effective operator, as network_radius makes it: rows in place, one block
+    op = sparse_operator.operator(
+        W, arrays["dale_rec_diag"], sparse_operator.largest_stored(W)
+    )
+    assert not op.slot_major and op.block == N
     opts = krylov_options(N, radius.sparse_basis_size(N, K), None, None)
     v0 = start_vector(None, N, np.float32)
     texts["krylov"] = radius._sparse_core.lower(
-        measured, v0, jnp.float32(1e-5), opts
+        op, v0, jnp.float32(1e-5), opts
     ).compile().as_text()
     for name, text in texts.items():
         found = collectives(text)

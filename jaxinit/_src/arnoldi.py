@@ -17,12 +17,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxinit._src.sparse.operator import SparseOperator
 from jaxinit._src.sparse.rows import RowSparse
 
 _T = TypeVar("_T")
 
 #: What the iteration multiplies by: a dense matrix, or a sparse one (O(nnz) products).
-Operator = jax.Array | RowSparse
+Operator = jax.Array | RowSparse | SparseOperator
 
 #: The top Ritz pair and its residual estimate: ``(theta, y, est)``.
 Pair = tuple[jax.Array, jax.Array, jax.Array]

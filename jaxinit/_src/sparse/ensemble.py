@@ -56,15 +56,17 @@ def _draw_members(
     scalars: Arrays,
     given: Arrays,
     pattern: RowSparse,
-) -> tuple[dict[str, jax.Array], RowSparse, RowSparse]:
-    def one(i: jax.Array) -> tuple[dict[str, jax.Array], RowSparse, RowSparse]:
-        drawn: tuple[dict[str, jax.Array], RowSparse, RowSparse] = network.draw(
+) -> tuple[dict[str, jax.Array], RowSparse]:
+    def one(i: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:
+        drawn: tuple[dict[str, jax.Array], jax.Array] = network.draw_values(
             plan, jax.random.fold_in(key, i), scalars, given, pattern
         )
         return drawn
 
-    out: tuple[dict[str, jax.Array], RowSparse, RowSparse] = jax.vmap(one)(indices)
-    return out
+    arrays, values = jax.vmap(one)(indices)
+    # every member holds the shared pattern (a stack, as every other field is)
+    index = jnp.broadcast_to(pattern.index, values.shape)
+    return arrays, RowSparse(values, index, pattern.n_cols)
 
 
 def sparse_ensemble(
@@ -95,9 +97,9 @@ def sparse_ensemble(
                 f"shape {np.shape(getattr(value, 'values', value))}"
             )
     plan, scalars, prepared, pattern = network.prepare_sparse(kind, key, config, pattern, given)
-    arrays, W, measured = _draw_members(
+    arrays, W = _draw_members(
         plan, key, jnp.asarray(indices), scalars, prepared, pattern
     )
     return network.finish_sparse(
-        config, plan, scalars, arrays, W, measured, lambda i: f" of member {int(indices[i])}"
+        config, plan, scalars, arrays, W, lambda i: f" of member {int(indices[i])}"
     )

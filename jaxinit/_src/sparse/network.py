@@ -113,15 +113,26 @@ def balance(plan: Plan, scalars: Arrays, W: RowSparse, signs: jax.Array) -> RowS
     return W
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def draw(
     plan: Plan, key: PRNGKey, scalars: Arrays, given: Arrays, pattern: RowSparse
-) -> tuple[dict[str, jax.Array], RowSparse, RowSparse]:
-    """Everything but the radius: ``(dense arrays, W_rec, measured)``.
+) -> tuple[dict[str, jax.Array], RowSparse]:
+    """Everything but the radius: ``(dense arrays, W_rec)``, ``W_rec`` balanced.
 
-    ``W_rec`` is balanced and normalized (largest entry 1) and ``measured``
-    is the matrix whose radius sets the scale (raw or effective).
+    ``W_rec`` holds the pattern's own index (the program returns the values
+    only: an index returned from it would be a copy, 400 MB at
+    ``N = 10^6``). The matrix whose radius sets the scale (raw or
+    effective) is not made here: :func:`network_radius` applies the Dale
+    signs inside its products.
     """
+    arrays, values = draw_values(plan, key, scalars, given, pattern)
+    return arrays, pattern.with_values(values)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def draw_values(
+    plan: Plan, key: PRNGKey, scalars: Arrays, given: Arrays, pattern: RowSparse
+) -> tuple[dict[str, jax.Array], jax.Array]:
+    """:func:`draw`'s program: the dense arrays and ``W_rec``'s values."""
     keys = dict(zip(KEY_SLOTS, jax.random.split(key, len(KEY_SLOTS)), strict=True))
     dtype, n_in, n_rec, n_out = plan.dtype, plan.N_in, plan.N_rec, plan.N_out
     rec_diag, out_diag = dale_diagonals(n_rec, scalars.get("n_excitatory"), dtype)
@@ -143,21 +154,18 @@ def draw(
         values = jax.random.normal(keys["W_rec"], pattern.values.shape, dtype)
     W = pattern.with_values(jnp.where(pattern.stored, values, 0).astype(dtype))
     if plan.kind == "weight_initializer":
-        return arrays, W, W
-    W = balance(plan, scalars, W, rec_diag)
-    if plan.kind == "alpha_identity":
-        return arrays, W, W
-    W, _ = normalize_rows(W)
-    effective = plan.spectral_radius_of == "effective"
-    measured = effective_rec(W, rec_diag, plan.dale) if effective else W
-    return arrays, W, measured
+        return arrays, W.values
+    return arrays, balance(plan, scalars, W, rec_diag).values
 
 
-def network_radius(plan: Plan, measured: RowSparse) -> jax.Array:
-    """The radius of ``measured`` by ``plan.spectral_method``."""
+def network_radius(plan: Plan, W: RowSparse, signs: jax.Array) -> jax.Array:
+    """The radius, by ``plan.spectral_method``, of ``W`` (raw) or of its
+    effective weights (``signs``: the Dale diagonal)."""
     method, n = plan.spectral_method, plan.N_rec
+    effective = plan.spectral_radius_of == "effective" and plan.dale
     if method in ("krylov", "auto"):
-        return sparse_radius(measured, tol=1e-5).radius
+        return sparse_radius(W, tol=1e-5, signs=signs if effective else None).radius
+    measured = effective_rec(W, signs, plan.dale) if effective else W
     if method == "predicted":
         predicted: jax.Array = sparse_predicted_radius(measured)
         return predicted
@@ -172,6 +180,11 @@ def network_radius(plan: Plan, measured: RowSparse) -> jax.Array:
     from jaxinit._src.spectral import spectral_radius
 
     return spectral_radius(measured.todense(), method="eig")
+
+
+@jax.jit
+def _has_diagonal(index: jax.Array) -> jax.Array:
+    return jnp.any(index == jnp.arange(index.shape[-2], dtype=index.dtype)[:, None])
 
 
 def prepare_sparse(
@@ -201,7 +214,7 @@ def prepare_sparse(
                 f"a sparse initializer does not take {name!r}; it accepts W_rec (a RowSparse "
                 f"on the pattern) and the O(N) arrays {list(SPARSE_GIVEN)}"
             )
-    if not config.autapses and bool(jnp.any(pattern.index == jnp.arange(config.N_rec)[:, None])):
+    if not config.autapses and bool(_has_diagonal(pattern.index)):
         pattern = without_autapses(pattern)  # a copy only when there is a diagonal entry
     with warnings.catch_warnings():
         if W_rec is not None:  # weight_initializer warns only when it draws W_rec
@@ -220,7 +233,8 @@ def prepare_sparse(
             lambda: "W_rec must be finite",
         )
         prepared["W_rec"] = jnp.asarray(W_rec.values, config.dtype)
-    return plan, scalars, prepared, pattern.with_values(pattern.values.astype(config.dtype))
+    # the pattern's values (its ones, of any float dtype) are never read: no cast, no copy
+    return plan, scalars, prepared, pattern
 
 
 def finish_sparse(
@@ -229,16 +243,16 @@ def finish_sparse(
     scalars: Arrays,
     arrays: dict[str, jax.Array],
     W: RowSparse,
-    measured: RowSparse,
     where: Callable[[int], str] = lambda _: "",
 ) -> SparseParams:
     """Scale ``W`` (``gaussian_spectral_radius``), check the values and make the network.
 
     Works on one network or a stack (leading member axes); ``where(i)``
     names member ``i`` of the flattened stack in the error messages.
+    ``W``'s values must be :func:`draw`'s own: the scaling writes over them.
     """
     if plan.kind == "gaussian_spectral_radius":
-        rho = network_radius(plan, measured)
+        rho = network_radius(plan, W, arrays["dale_rec_diag"])
         _require_each(
             jnp.isfinite(rho) & (rho > 0),
             lambda i: (
@@ -248,12 +262,9 @@ def finish_sparse(
             ),
         )
         factor = jnp.asarray(scalars["spec_rad"]) / rho
-        W = W.with_values(W.values * factor[..., None, None])
-    batch = W.batch_shape
-    flags = [jnp.isfinite(x).all(axis=tuple(range(len(batch), x.ndim)))
-             for x in (*arrays.values(), W.values)]
+        W = W.with_values(_scaled(W.values, factor.astype(W.values.dtype)))
     _require_each(
-        jnp.stack(flags, axis=-1).all(axis=-1),
+        _finite_members(list(arrays.values()), W.values, len(W.batch_shape)),
         lambda i: (
             f"the network{where(i)} came out non-finite (overflow in {plan.dtype}); check the "
             "size of spec_rad, alpha and the given arrays"
@@ -262,6 +273,20 @@ def finish_sparse(
     return SparseParams(
         W_rec=W, **arrays, dale_ratio=config.dale_ratio, transfer_function=config.transfer_function
     )
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _scaled(values: jax.Array, factor: jax.Array) -> jax.Array:
+    """``values * factor`` per member, in place (a second ``(N, K)`` array would
+    cost 400 MB at ``N = 10^6``)."""
+    return values * factor[..., None, None]
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _finite_members(arrays: list[jax.Array], values: jax.Array, batch: int) -> jax.Array:
+    """Per member: whether every array and ``values`` are finite (no temporaries)."""
+    flags = [jnp.isfinite(x).all(axis=tuple(range(batch, x.ndim))) for x in (*arrays, values)]
+    return jnp.stack(flags, axis=-1).all(axis=-1)
 
 
 def _require_each(ok: jax.Array, message: Callable[[int], str]) -> None:
@@ -282,8 +307,8 @@ def _initialize(
     given: Mapping[str, Any],
 ) -> SparseParams:
     plan, scalars, prepared, pattern = prepare_sparse(kind, key, config, pattern, given)
-    arrays, W, measured = draw(plan, key, scalars, prepared, pattern)
-    return finish_sparse(config, plan, scalars, arrays, W, measured)
+    arrays, W = draw(plan, key, scalars, prepared, pattern)
+    return finish_sparse(config, plan, scalars, arrays, W)
 
 
 def weight_initializer(

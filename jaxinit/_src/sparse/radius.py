@@ -30,6 +30,7 @@ from jaxinit._src.krylov import (
     make_result,
     start_vector,
 )
+from jaxinit._src.sparse.operator import SparseOperator, largest_stored, operator
 from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.typing import DTypeLike, PRNGKey
 
@@ -86,31 +87,32 @@ def _too_large_message(N: int, dtype: DTypeLike, residual: float, tol: float) ->
 def normalize_rows(W: RowSparse) -> tuple[RowSparse, jax.Array]:
     """``(W / s, s)`` with ``s`` the largest stored ``|value|`` of each matrix
     (1 where that is 0 or not finite)."""
-    stored = jnp.where(W.stored, jnp.abs(W.values), 0)
-    s = jnp.max(stored, axis=(-2, -1))
-    s = jnp.where((s > 0) & jnp.isfinite(s), s, jnp.ones_like(s))
+    s = largest_stored(W)
     return W.with_values(W.values / s[..., None, None]), s
+
+
+@jax.jit
+def _stored_finite(W: RowSparse) -> jax.Array:
+    return jnp.isfinite(jnp.where(W.stored, W.values, 0)).all()
 
 
 @functools.partial(jax.jit, static_argnames=("opts",))
 def _sparse_core(
-    W: RowSparse, v0: jax.Array, tol: jax.Array, opts: Options
+    op: SparseOperator, v0: jax.Array, tol: jax.Array, opts: Options
 ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-    if W.values.ndim == 2:
-        return core(W, v0, tol, opts)
-
-    def one(
-        values: jax.Array, index: jax.Array
-    ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-        return core(RowSparse(values, index, W.n_cols), v0, tol, opts)
-
-    out: tuple[jax.Array, jax.Array, jax.Array, jax.Array] = jax.vmap(one)(W.values, W.index)
+    if op.values.ndim == 2:
+        return core(op, v0, tol, opts)
+    out: tuple[jax.Array, jax.Array, jax.Array, jax.Array] = jax.vmap(
+        lambda one: core(one, v0, tol, opts)
+    )(op)
     return out
 
 
 @jax.jit
-def _dense_top(W: RowSparse) -> jax.Array:
-    return top_eigenvalue(W.todense())
+def _dense_top(W: RowSparse, signs: jax.Array | None, scale: jax.Array) -> jax.Array:
+    if signs is not None:
+        W = W.with_values(jnp.where(W.stored, jnp.abs(W.values) * W.gather(signs), 0))
+    return top_eigenvalue(W.todense() / scale)
 
 
 def sparse_radius(
@@ -122,34 +124,48 @@ def sparse_radius(
     max_matvecs: int | None = None,
     key: PRNGKey | None = None,
     fallback: bool = True,
+    signs: jax.Array | None = None,
 ) -> KrylovResult:
-    """:func:`jaxinit.krylov_spectral_radius` of a (stack of) :class:`RowSparse` matrices."""
+    """:func:`jaxinit.krylov_spectral_radius` of a (stack of) :class:`RowSparse` matrices.
+
+    With ``signs`` (``(..., N)`` Dale signs), the radius of the effective
+    matrix ``|W| * sign_j``, applied inside the products: neither the
+    effective nor a scaled copy of the ``(N, K)`` values is made (see
+    :mod:`jaxinit._src.sparse.operator` for the one copy that may be).
+    """
     W = check_row_sparse(W)
     N = W.n_cols
     dtype = np.dtype(np.float64 if W.values.dtype == jnp.float64 else np.float32)
     W = W.with_values(W.values.astype(dtype))
-    checks.require(
-        jnp.isfinite(jnp.where(W.stored, W.values, 0)).all(),
-        lambda: "W must be finite (no NaN or inf values)",
-    )
+    checks.require(_stored_finite(W), lambda: "W must be finite (no NaN or inf values)")
     opts = krylov_options(N, sparse_basis_size(N, W.slots) if m is None else m, k, max_matvecs)
     v0 = start_vector(key, N, dtype)
     tol_arr = jnp.asarray(tol, dtype)
     batch = W.batch_shape
-    flat = RowSparse(
-        W.values.reshape((-1, *W.values.shape[-2:])),
-        W.index.reshape((-1, *W.index.shape[-2:])),
-        N,
-    )
-    flat, scale = normalize_rows(flat)
-    members = flat.values.shape[0]
-    single = flat.values.shape[0] == 1
-    one = RowSparse(flat.values[0], flat.index[0], N) if single else flat
-    theta, residual, matvecs, restarts = _sparse_core(one, v0, tol_arr, opts)
-    if single:
-        theta, residual, matvecs, restarts = (
-            x[None] for x in (theta, residual, matvecs, restarts)
+    if batch:  # a stack: one flat member axis (copies only what a stack holds anyway)
+        W = RowSparse(
+            W.values.reshape((-1, *W.values.shape[-2:])),
+            W.index.reshape((-1, *W.index.shape[-2:])),
+            N,
         )
+        if signs is not None:
+            signs = jnp.broadcast_to(signs, (*batch, N)).reshape((-1, N))
+    scale = largest_stored(W)
+    theta, residual, matvecs, restarts = _sparse_core(
+        operator(W, None if signs is None else signs.astype(dtype), scale), v0, tol_arr, opts
+    )
+    if not batch:
+        theta, residual, matvecs, restarts, scale = (
+            x[None] for x in (theta, residual, matvecs, restarts, scale)
+        )
+
+    def member(i: int) -> tuple[RowSparse, jax.Array | None]:
+        if not batch:  # never copied: a member of 10^6 rows is 800 MB
+            return W, None if signs is None else signs.astype(dtype)
+        return RowSparse(W.values[i], W.index[i], N), (
+            None if signs is None else signs[i].astype(dtype)
+        )
+    members = theta.shape[0]
     fell_back = np.zeros((members,), bool)
     full = theta
     if checks.is_traced(theta):
@@ -159,9 +175,7 @@ def sparse_radius(
         if bad.size:
             if not dense_fallback_fits(N, dtype):
                 raise ValueError(_too_large_message(N, dtype, float(residual[bad[0]]), tol))
-            tops = [
-                _dense_top(RowSparse(flat.values[i], flat.index[i], N)) for i in bad
-            ]
+            tops = [_dense_top(*member(int(i)), scale[i]) for i in bad]
             full = theta.at[bad].set(jnp.stack(tops))
             fell_back[bad] = True
     out = make_result(theta, residual, matvecs, restarts, tol_arr, jnp.asarray(fell_back), full)
