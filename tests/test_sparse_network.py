@@ -317,7 +317,7 @@ def test_initializer_program_holds_no_n_by_n_array():
         "gaussian_spectral_radius", jax.random.key(0), cfg, P, {}
     )
     jaxpr = jax.make_jaxpr(
-        lambda key, s, p: sparse_network.draw(plan, key, s, given, p)
+        lambda key, s, p: sparse_network.draw_values(plan, key, s, given, p)
     )(jax.random.key(0), scalars, pattern)
     assert largest_array(jaxpr) <= 2 * n * 100
 
@@ -366,3 +366,39 @@ def test_sparse_initializer_errors():
         init(key, jaxinit.Config(N_in=1, N_rec=big, N_out=1), random_pattern(0, big, 2))
     # nothing the user passed was changed
     np.testing.assert_array_equal(P.values, 1.0)
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_a_half_precision_pattern_makes_the_same_network(dtype):
+    """The pattern's ones are never read: a bfloat16/float16 pattern (half the memory)
+    gives the float32 pattern's network bit for bit."""
+    cfg = jaxinit.Config(N_in=2, N_rec=300, N_out=1, dale_ratio=0.8, autapses=False,
+                         spectral_radius_of="effective", spectral_method="krylov")
+    key = jax.random.key(7)
+    half = fixed_in_degree(key, (300, 300), 20, autapses=False, dtype=dtype)
+    full = fixed_in_degree(key, (300, 300), 20, autapses=False)
+    assert half.values.dtype == dtype and half.values.nbytes * 2 == full.values.nbytes
+    np.testing.assert_array_equal(half.index, full.index)
+    a = jaxinit.sparse.gaussian_spectral_radius(jax.random.key(1), cfg, half)
+    b = jaxinit.sparse.gaussian_spectral_radius(jax.random.key(1), cfg, full)
+    assert a.W_rec.values.dtype == jnp.float32
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match=r"dtype must be bfloat16, float16, float32 or float64, "
+                                          r"got .*int8"):
+        fixed_in_degree(key, (300, 300), 20, dtype=jnp.int8)
+
+
+def test_the_network_holds_the_patterns_own_index():
+    """No copy of the (N, K) index: the network's W_rec reads the pattern's array."""
+    P = random_pattern(3, 400, 20)
+    cfg = jaxinit.Config(N_in=2, N_rec=400, N_out=1, dale_ratio=0.8, autapses=False, alpha=0.5,
+                         spectral_radius_of="effective", spectral_method="krylov")
+    for init in (jaxinit.sparse.gaussian_spectral_radius, jaxinit.sparse.alpha_identity):
+        net = init(jax.random.key(0), cfg, P)
+        assert net.W_rec.index is P.index
+    # a pattern with diagonal entries loses them first (a new index, without autapses)
+    with_diagonal = fixed_in_degree(jax.random.key(3), (400, 400), 20, autapses=True)
+    net = jaxinit.sparse.gaussian_spectral_radius(jax.random.key(0), cfg, with_diagonal)
+    rows = np.arange(400)[:, None]
+    assert not np.any(np.asarray(net.W_rec.index) == rows)
