@@ -221,7 +221,9 @@ def test_fixed_in_degree_errors():
         fixed_in_degree(key, (10, 10), 2, autapses=1)
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
         fixed_in_degree(3, (10, 10), 2)
-    with pytest.raises(ValueError, match="dtype must be float32 or float64, got 'int32'"):
+    with pytest.raises(
+        ValueError, match="dtype must be bfloat16, float16, float32 or float64, got 'int32'"
+    ):
         fixed_in_degree(key, (10, 10), 2, dtype="int32")
 
 

@@ -23,23 +23,29 @@ from jaxinit._src import checks
 #: The dtypes a mask can be returned in.
 MASK_DTYPES = ("float32", "float64")
 
+#: The value dtypes of a sparse pattern (its ones): a half-precision pattern
+#: takes half the memory (200 MB instead of 400 MB at N = 10^6, in-degree 100).
+PATTERN_DTYPES = ("bfloat16", "float16", "float32", "float64")
+
 
 def key(value: Any) -> None:
     """Raise ``TypeError``/``ValueError`` unless ``value`` is one PRNG key."""
     checks.check_key(value)
 
 
-def mask_dtype(value: Any) -> np.dtype[Any]:
-    """``value`` as ``np.dtype`` after checking it is float32 or float64.
+def mask_dtype(value: Any, allowed: tuple[str, ...] = MASK_DTYPES) -> np.dtype[Any]:
+    """``value`` as ``np.dtype`` after checking it is one of ``allowed``
+    (float32 or float64 for dense masks).
 
     float64 needs 64-bit JAX (``jax_enable_x64``).
     """
+    names = " or ".join(filter(None, (", ".join(allowed[:-1]), allowed[-1])))
     try:
         dtype: np.dtype[Any] = np.dtype(value)
     except TypeError:
-        raise TypeError(f"dtype must be float32 or float64, got {value!r}") from None
-    if dtype.name not in MASK_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {value!r}")
+        raise TypeError(f"dtype must be {names}, got {value!r}") from None
+    if dtype.name not in allowed:
+        raise ValueError(f"dtype must be {names}, got {value!r}")
     if dtype == np.float64:
         checks.x64_enabled("dtype float64")
     return dtype

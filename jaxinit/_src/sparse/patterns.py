@@ -136,7 +136,9 @@ def fixed_in_degree(
       shape: ``(N_post, N_pre)``, each below ``2**31 - 1`` (int32 indices).
       k: in-degree, ``0 <= k <= N_pre`` (``N_pre - 1`` without autapses).
       autapses: allow self-connections (square patterns only).
-      dtype: float32 or float64 (64-bit JAX) for the values.
+      dtype: the values' dtype (ones): float32 (default), float64 (64-bit JAX),
+        or bfloat16 or float16 to halve their memory (the initializers read
+        only the index).
       sharding: None (one device), or where the rows go: a
         :class:`jax.sharding.Mesh` (rows split over all its axes) or a
         :class:`jax.sharding.NamedSharding` splitting the first axis, e.g.
@@ -166,7 +168,7 @@ def fixed_in_degree(
     autapses = arguments.autapses(autapses, (n_rows, n_cols))
     most = n_cols if autapses else n_cols - 1
     k = arguments.count("k", k, most, "the candidate inputs per unit")
-    value_dtype = arguments.mask_dtype(dtype)
+    value_dtype = arguments.mask_dtype(dtype, arguments.PATTERN_DTYPES)
     if sharding is None:
         index = _indices(key, n_rows, n_cols, k, autapses)
     else:

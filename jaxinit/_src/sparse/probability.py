@@ -141,7 +141,7 @@ def _draw(
     n = sum(sizes)
     if n > MAX_COLUMNS:
         raise ValueError(f"the pattern must have fewer than {MAX_COLUMNS + 1} units, got {n}")
-    value_dtype = arguments.mask_dtype(dtype)
+    value_dtype = arguments.mask_dtype(dtype, arguments.PATTERN_DTYPES)
     count_key, column_key = jax.random.split(key)
     counts = _counts(count_key, jnp.asarray(p, jnp.float32), sizes, autapses)
     # Widths and slots rounded up (programs are compiled per width, and the
@@ -192,7 +192,9 @@ def bernoulli(
       p: the probability, in [0, 1].
       autapses: if False, no diagonal entries (the candidates of row ``i``
         are the other ``N - 1`` units).
-      dtype: float32 or float64 (64-bit JAX) for the values (ones).
+      dtype: the values' dtype (ones): float32 (default), float64 (64-bit JAX),
+        or bfloat16 or float16 to halve their memory (the initializers read
+        only the index).
       slots: ``K``, the slots per row; None (default) is the largest row
         count of the draw. A larger value pads every row (to give several
         draws the same shape); a smaller one than the draw needs raises
@@ -240,7 +242,9 @@ def blocks(
       sizes: the group sizes, ints >= 0 adding up to N >= 1.
       p: ``(G, G)`` concrete probabilities in [0, 1].
       autapses: if False, no diagonal entries.
-      dtype: float32 or float64 (64-bit JAX) for the values (ones).
+      dtype: the values' dtype (ones): float32 (default), float64 (64-bit JAX),
+        or bfloat16 or float16 to halve their memory (the initializers read
+        only the index).
       slots: as for :func:`bernoulli`.
 
     Example:
