@@ -92,7 +92,8 @@ def normalize_rows(W: RowSparse) -> tuple[RowSparse, jax.Array]:
 
 
 @jax.jit
-def _stored_finite(W: RowSparse) -> jax.Array:
+def stored_finite(W: RowSparse) -> jax.Array:
+    """Whether every stored value of ``W`` is finite (one fused reduction, no temporaries)."""
     return jnp.isfinite(jnp.where(W.stored, W.values, 0)).all()
 
 
@@ -137,7 +138,7 @@ def sparse_radius(
     N = W.n_cols
     dtype = np.dtype(np.float64 if W.values.dtype == jnp.float64 else np.float32)
     W = W.with_values(W.values.astype(dtype))
-    checks.require(_stored_finite(W), lambda: "W must be finite (no NaN or inf values)")
+    checks.require(stored_finite(W), lambda: "W must be finite (no NaN or inf values)")
     opts = krylov_options(N, sparse_basis_size(N, W.slots) if m is None else m, k, max_matvecs)
     v0 = start_vector(key, N, dtype)
     tol_arr = jnp.asarray(tol, dtype)

@@ -25,7 +25,8 @@ import numpy as np
 from jaxinit._src import checks
 from jaxinit._src.arnoldi import Options, arnoldi_step, pair_near, restart, ritz_all
 from jaxinit._src.krylov import krylov_options, start_vector
-from jaxinit._src.sparse.radius import normalize_rows, sparse_basis_size
+from jaxinit._src.sparse.operator import SparseOperator, largest_stored, operator
+from jaxinit._src.sparse.radius import sparse_basis_size, stored_finite
 from jaxinit._src.sparse.rows import RowSparse, check_row_sparse
 from jaxinit._src.typing import PRNGKey
 
@@ -69,7 +70,7 @@ class _Loop(NamedTuple):
 
 
 def _fill(
-    W: RowSparse, V: jax.Array, H: jax.Array, start: jax.Array | int, tiny: jax.Array, m: int
+    W: SparseOperator, V: jax.Array, H: jax.Array, start: jax.Array | int, tiny: jax.Array, m: int
 ) -> tuple[jax.Array, jax.Array]:
     """Arnoldi steps ``start .. m - 1``: the basis filled up to ``m + 1`` vectors."""
 
@@ -90,10 +91,10 @@ def _look(H: jax.Array, m: int) -> tuple[jax.Array, jax.Array, jax.Array, jax.Ar
 
 @functools.partial(jax.jit, static_argnames=("opts",))
 def _iterate(
-    W: RowSparse, v0: jax.Array, tol: jax.Array, opts: Options
+    W: SparseOperator, v0: jax.Array, tol: jax.Array, opts: Options
 ) -> tuple[jax.Array, ...]:
     m, k = opts.m, opts.k
-    dtype = W.values.dtype
+    dtype = W.dtype
     tiny = jnp.asarray(8 * np.finfo(dtype).eps, dtype)
     V = jnp.zeros((m + 1, W.n_cols), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
     V, H = _fill(W, V, jnp.zeros((m + 1, m), dtype), 0, tiny, m)
@@ -180,15 +181,13 @@ def ritz_values(
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
     N = W.n_cols
     dtype = np.dtype(np.float64 if W.values.dtype == jnp.float64 else np.float32)
-    W = W.with_values(jnp.where(W.stored, W.values, 0).astype(dtype))
-    checks.require(
-        jnp.isfinite(W.values).all(), lambda: "W must be finite (no NaN or inf values)"
-    )
+    W = W.with_values(W.values.astype(dtype))
+    checks.require(stored_finite(W), lambda: "W must be finite (no NaN or inf values)")
     opts = krylov_options(N, sparse_basis_size(N, W.slots) if m is None else m, k, max_matvecs)
-    W, scale = normalize_rows(W)
+    scale = largest_stored(W)
     tol_arr = jnp.asarray(tol, dtype)
     values, estimates, residual, matvecs, restarts = _iterate(
-        W, start_vector(key, N, dtype), tol_arr, opts
+        operator(W, None, scale), start_vector(key, N, dtype), tol_arr, opts
     )
     values = values * scale.astype(values.dtype)
     return RitzValues(
